@@ -1,0 +1,44 @@
+"""Attach, save, reload and merge LoRA adapters; prepare a 4-bit base for QLoRA."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
+
+from llmft.models import lora_config
+from llmft.runtime import Run
+
+
+def attach_lora(model, run: Run):
+    """Freeze ``model`` and add the case's LoRA adapter (B starts at zero, so outputs are unchanged)."""
+    return get_peft_model(model, lora_config(run.case))
+
+
+def attach_qlora(model_4bit, run: Run):
+    """QLoRA: the same adapter on a 4-bit base, after peft's k-bit preparation.
+
+    ``prepare_model_for_kbit_training`` freezes the base, casts layer norms to fp32 and,
+    with gradient checkpointing, makes the inputs require gradients (peft #137).
+    """
+    model = prepare_model_for_kbit_training(model_4bit, use_gradient_checkpointing=run.sizes.gradient_checkpointing)
+    return get_peft_model(model, lora_config(run.case))
+
+
+def save_adapter(model, folder: Path) -> int:
+    """Save only the adapter; returns its size on disk in bytes."""
+    model.save_pretrained(folder)
+    return sum(f.stat().st_size for f in Path(folder).iterdir() if f.is_file())
+
+
+def load_adapter(base, folder: Path):
+    return PeftModel.from_pretrained(base, folder).eval()
+
+
+@torch.no_grad()
+def max_logit_difference(a, b, batch) -> float:
+    """Largest absolute difference between two models' logits on one batch (teacher forcing)."""
+    la = a(**batch).logits.float()
+    lb = b(**batch).logits.float()
+    return float((la - lb).abs().max())

@@ -1,0 +1,111 @@
+"""Metrics with uncertainty: ROUGE (via ``rouge-score``), accuracy, macro-F1, and bootstrap intervals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+ROUGE_KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> str:
+    """One sentence per line, which ``rougeLsum`` needs (without newlines it equals ``rougeL``).
+
+    A plain regex, so that no NLTK data has to be downloaded.
+    """
+    return "\n".join(s for s in _SENTENCE_END.split(text.strip()) if s)
+
+
+def rouge_per_example(predictions: list[str], references: list[str], stemmer: bool = True) -> dict[str, np.ndarray]:
+    """F1 of ROUGE-1/2/L/Lsum for each (prediction, reference) pair, from Google's ``rouge-score``."""
+    from rouge_score import rouge_scorer
+
+    predictions, references = list(predictions), list(references)
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references.")
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_KEYS), use_stemmer=stemmer)
+    scores = {k: np.empty(len(predictions)) for k in ROUGE_KEYS}
+    for i, (pred, ref) in enumerate(zip(predictions, references)):
+        s = scorer.score(split_sentences(ref), split_sentences(pred))
+        for k in ROUGE_KEYS:
+            scores[k][i] = s[k].fmeasure
+    return scores
+
+
+@dataclass(frozen=True)
+class Estimate:
+    mean: float
+    ci_low: float
+    ci_high: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
+
+
+def _resample_indices(n: int, samples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def bootstrap_ci(values, samples: int = 1000, seed: int = 0, level: float = 0.95) -> Estimate:
+    """Mean with a percentile bootstrap interval over examples."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        raise ValueError("No values to estimate from.")
+    means = v[_resample_indices(v.size, samples, seed)].mean(axis=1)
+    tail = (1 - level) / 2
+    return Estimate(float(v.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """B minus A on the same examples."""
+
+    diff: Estimate
+    p_value: float  # share of resamples in which B does not beat A (one-sided)
+
+    @property
+    def b_better(self) -> bool:
+        return self.diff.ci_low > 0
+
+    def as_dict(self) -> dict:
+        return {**self.diff.as_dict(), "p_value": self.p_value}
+
+
+def paired_bootstrap(a, b, samples: int = 1000, seed: int = 0, level: float = 0.95) -> PairedComparison:
+    """Is system B better than system A? Resample examples, keeping each example's pair together."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("Paired scores must cover the same examples.")
+    d = b - a
+    means = d[_resample_indices(d.size, samples, seed)].mean(axis=1)
+    tail = (1 - level) / 2
+    est = Estimate(float(d.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
+    return PairedComparison(est, float((means <= 0).mean()))
+
+
+def accuracy(y_true, y_pred) -> float:
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return float((y_true == y_pred).mean())
+
+
+def macro_f1(y_true, y_pred, n_classes: int) -> float:
+    """Unweighted mean of per-class F1; a class never predicted nor present counts as 0."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    f1s = []
+    for c in range(n_classes):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        fp = np.sum((y_pred == c) & (y_true != c))
+        fn = np.sum((y_pred != c) & (y_true == c))
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(f1s))
+
+
+def summarize(per_example: dict[str, np.ndarray], samples: int = 1000, seed: int = 0) -> dict[str, Estimate]:
+    """Mean and bootstrap interval for each metric."""
+    return {k: bootstrap_ci(v, samples, seed) for k, v in per_example.items()}

@@ -1,0 +1,147 @@
+"""Base models, tokenizers, LoRA and QLoRA configurations, and parameter counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from llmft.cases import Case, LoraSpec
+from llmft.runtime import Run, hub_errors, require_token
+from llmft.standin import t5_standin, untie_t5_head
+
+MODEL_CLASSES = {"seq2seq": "AutoModelForSeq2SeqLM", "causal": "AutoModelForCausalLM",
+                 "classification": "AutoModelForSequenceClassification"}
+STANDINS = {"t5": t5_standin}
+
+
+def model_source(run: Run) -> str | Path:
+    """The hub id of the real model, or in ``smoke`` the path of a locally built stand-in."""
+    if run.profile.offline:
+        try:
+            build = STANDINS[run.case.architecture]
+        except KeyError:
+            raise ValueError(f"No offline stand-in for the {run.case.architecture!r} architecture yet.") from None
+        return build()
+    require_token(run.case)
+    return run.case.model_id
+
+
+def load_tokenizer(run: Run, source: str | Path):
+    from transformers import AutoTokenizer
+
+    with hub_errors(f"the tokenizer of {source}", run.profile.offline):
+        return AutoTokenizer.from_pretrained(source)
+
+
+def load_model(run: Run, source: str | Path, quantization=None):
+    """The base model in fp32 (or 4-bit with ``quantization``), on the run's device."""
+    import transformers
+
+    cls = getattr(transformers, MODEL_CLASSES[run.case.task])
+    kwargs: dict = {"dtype": torch.float32}
+    if quantization is not None:
+        kwargs.update(quantization_config=quantization, device_map={"": 0} if run.device == "cuda" else "cpu")
+    with hub_errors(f"the model {source}", run.profile.offline):
+        model = cls.from_pretrained(source, **kwargs)
+    if quantization is None:
+        model.to(run.device)
+    return model
+
+
+def lora_config(case: Case, spec: LoraSpec | None = None):
+    from peft import LoraConfig, TaskType
+
+    spec = spec or case.lora
+    task_type = {"seq2seq": TaskType.SEQ_2_SEQ_LM, "causal": TaskType.CAUSAL_LM,
+                 "classification": TaskType.SEQ_CLS}[case.task]
+    return LoraConfig(
+        r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout, target_modules=list(spec.target_modules),
+        fan_in_fan_out=spec.fan_in_fan_out, modules_to_save=list(spec.modules_to_save) or None, task_type=task_type,
+    )
+
+
+def compute_dtype(device: str) -> torch.dtype:
+    """bf16 where the GPU has it, fp16 on older GPUs such as the T4, fp32 on the CPU."""
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def qlora_quantization(device: str):
+    """QLoRA's base-model quantization: 4-bit NF4 with double quantization."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype(device),
+    )
+
+
+def bitsandbytes_status(device: str) -> tuple[bool, str]:
+    """Can bitsandbytes quantize to 4-bit on ``device``? Returns (ok, reason)."""
+    try:
+        import bitsandbytes as bnb
+        import bitsandbytes.functional as F
+    except Exception as err:  # ImportError, or a broken native library
+        return False, f"bitsandbytes cannot be imported ({type(err).__name__}: {err}). Install it with `pip install bitsandbytes`."
+    try:
+        x = torch.randn(64, 64, device=device)
+        q, state = F.quantize_4bit(x, quant_type="nf4")
+        err = (F.dequantize_4bit(q, state) - x).abs().max().item()
+    except Exception as exc:
+        return False, f"bitsandbytes {bnb.__version__} cannot quantize to 4-bit on {device} ({type(exc).__name__}: {exc})."
+    return True, f"bitsandbytes {bnb.__version__} quantizes to 4-bit NF4 on {device} (round-trip max error {err:.3f})."
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    trainable: int
+    total: int
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.trainable / self.total
+
+
+def count_params(model) -> ParamCount:
+    """Trainable and total parameters, counting a 4-bit weight as its number of values, as peft does."""
+    trainable, total = model.get_nb_trainable_parameters() if hasattr(model, "get_nb_trainable_parameters") else (
+        sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters()))
+    return ParamCount(int(trainable), int(total))
+
+
+def t5_lora_params(arch: dict, spec: LoraSpec) -> int:
+    """LoRA parameters of a T5 by formula: each adapted ``d_in x d_out`` matrix adds ``r * (d_in + d_out)``.
+
+    The encoder has one attention block per layer (self), the decoder two (self and cross);
+    both have one feed-forward block per layer.
+    """
+    d, inner, ff = arch["d_model"], arch["num_heads"] * arch["d_kv"], arch["d_ff"]
+    enc, dec = arch["num_layers"], arch["num_decoder_layers"]
+    shapes = {"q": (d, inner), "k": (d, inner), "v": (d, inner), "o": (inner, d),
+              "wi": (d, ff), "wi_0": (d, ff), "wi_1": (d, ff), "wo": (ff, d)}
+    attention_blocks, ffn_blocks = enc + 2 * dec, enc + dec
+    total = 0
+    for name in spec.target_modules:
+        d_in, d_out = shapes[name]
+        blocks = attention_blocks if name in ("q", "k", "v", "o") else ffn_blocks
+        total += blocks * spec.r * (d_in + d_out)
+    return total
+
+
+def real_size_on_meta(case: Case):
+    """The real architecture at its published size, on the meta device: parameters without memory."""
+    import transformers
+    from transformers import AutoConfig
+
+    config = AutoConfig.for_model(case.architecture, **case.arch)
+    cls = getattr(transformers, MODEL_CLASSES[case.task])
+    with torch.device("meta"):
+        model = cls.from_config(config)
+    if case.architecture == "t5" and not case.arch.get("tie_word_embeddings", True):
+        untie_t5_head(model)
+    return model
+
+

@@ -1,0 +1,52 @@
+"""Figures the chapters share: loss curves, metric bars with intervals, length histograms."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from llmft.metrics import Estimate
+
+
+def loss_curves(histories: dict[str, list[tuple[int, float]]], title: str = "Training loss"):
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for name, hist in histories.items():
+        steps, losses = zip(*hist)
+        ax.plot(steps, losses, marker="o", markersize=3, label=name)
+    ax.set(xlabel="optimizer step", ylabel="cross-entropy loss (nats/token)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def metric_bars(systems: dict[str, dict[str, Estimate]], metrics: tuple[str, ...], title: str, ylabel: str = "F1"):
+    """Grouped bars, one group per metric, one bar per system, with 95 % bootstrap intervals."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    x = np.arange(len(metrics))
+    width = 0.8 / len(systems)
+    for i, (name, est) in enumerate(systems.items()):
+        means = np.array([est[m].mean for m in metrics])
+        err = np.array([[est[m].mean - est[m].ci_low for m in metrics], [est[m].ci_high - est[m].mean for m in metrics]])
+        ax.bar(x + (i - (len(systems) - 1) / 2) * width, means, width, yerr=err, capsize=3, label=name)
+    ax.set_xticks(x, metrics)
+    ax.set(ylabel=ylabel, title=title, ylim=(0, 1))
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def length_histogram(lengths: dict[str, np.ndarray], limits: dict[str, int], title: str):
+    """One panel per text field, with the truncation limit drawn in."""
+    fig, axes = plt.subplots(1, len(lengths), figsize=(3.4 * len(lengths), 3.2))
+    axes = np.atleast_1d(axes)
+    for ax, (name, values) in zip(axes, lengths.items()):
+        ax.hist(values, bins=30, color="tab:blue", alpha=0.8)
+        if name in limits:
+            ax.axvline(limits[name], color="tab:red", linestyle="--", label=f"limit {limits[name]}")
+            ax.legend()
+        ax.set(xlabel="length (tokens)", ylabel="examples", title=name)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,125 @@
+"""Run profiles: the same code path at three sizes.
+
+* ``smoke``: offline, CPU, minutes. Local stand-in models and synthetic data in the
+  real dataset's schema. This is what CI runs.
+* ``t4``: a free Colab T4 (15 GB). The real models and datasets, sized to fit one session.
+* ``full``: a bigger GPU and the full data.
+
+Selection: ``$LLMFT_PROFILE`` if set, else ``t4`` when CUDA is present, else ``smoke``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much of a case one profile runs."""
+
+    train_examples: int | None  # None = the whole split
+    eval_examples: int | None
+    max_steps: int | None  # None = train for `epochs`
+    epochs: float
+    batch_size: int
+    grad_accum: int
+    learning_rate: float
+    max_source_len: int
+    max_target_len: int
+    max_new_tokens: int
+    logging_steps: int
+    eval_batch_size: int = 32
+    bootstrap_samples: int = 1000
+    gradient_checkpointing: bool = False  # trades compute for activation memory on a GPU
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    summary: str
+    offline: bool
+    needs_gpu: bool
+    sizes: dict[str, Sizes]
+
+    def sizes_for(self, case_key: str) -> Sizes:
+        try:
+            return self.sizes[case_key]
+        except KeyError:
+            sized = ", ".join(self.sizes) or "none"
+            raise ValueError(
+                f"The {self.name!r} profile has no sizes for case {case_key!r} yet (sized: {sized})."
+            ) from None
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(
+        name="smoke",
+        summary="offline on the CPU in minutes: a small stand-in model of the same architecture, "
+        "a locally trained tokenizer and synthetic data in the real dataset's schema",
+        offline=True,
+        needs_gpu=False,
+        sizes={
+            "dialogsum-flan-t5": Sizes(
+                train_examples=2000, eval_examples=100, max_steps=200, epochs=1, batch_size=16, grad_accum=1,
+                learning_rate=2e-3, max_source_len=224, max_target_len=64, max_new_tokens=64, logging_steps=10,
+            ),
+        },
+    ),
+    "t4": Profile(
+        name="t4",
+        summary="a free Colab T4 GPU (15 GB): the real model and dataset, sized to finish in one session",
+        offline=False,
+        needs_gpu=True,
+        sizes={
+            "dialogsum-flan-t5": Sizes(
+                train_examples=4000, eval_examples=200, max_steps=None, epochs=1, batch_size=8, grad_accum=1,
+                learning_rate=1e-3, max_source_len=512, max_target_len=128, max_new_tokens=128, logging_steps=25,
+                eval_batch_size=16, gradient_checkpointing=True,
+            ),
+        },
+    ),
+    "full": Profile(
+        name="full",
+        summary="a bigger GPU: the real model on the full training split, evaluated on the whole test split",
+        offline=False,
+        needs_gpu=True,
+        sizes={
+            "dialogsum-flan-t5": Sizes(
+                train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=16, grad_accum=1,
+                learning_rate=1e-3, max_source_len=512, max_target_len=128, max_new_tokens=128, logging_steps=50,
+                eval_batch_size=32,
+            ),
+        },
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; an unknown name is an error that lists the valid ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"Unknown profile {name!r}. Valid profiles: {', '.join(PROFILES)}.") from None
+
+
+def default_profile_name(cuda_available: bool | None = None) -> str:
+    """``$LLMFT_PROFILE`` if set, else ``t4`` with CUDA, else ``smoke``."""
+    env = os.environ.get("LLMFT_PROFILE", "").strip()
+    if env:
+        return env
+    if cuda_available is None:
+        import torch
+
+        cuda_available = torch.cuda.is_available()
+    return "t4" if cuda_available else "smoke"
+
+
+def check_hardware(profile: Profile, cuda_available: bool) -> None:
+    """Refuse a GPU profile on a machine without CUDA, saying what to do instead."""
+    if profile.needs_gpu and not cuda_available:
+        raise RuntimeError(
+            f"The {profile.name!r} profile needs a CUDA GPU, and none is visible. "
+            "In Colab choose Runtime > Change runtime type > T4 GPU, then restart the session. "
+            "To run offline on this CPU instead, set LLMFT_PROFILE=smoke."
+        )

@@ -1,0 +1,1 @@
+"""Synthetic records in the schema of each case's real dataset, for the offline ``smoke`` profile."""
