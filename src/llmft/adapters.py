@@ -12,7 +12,11 @@ from llmft.runtime import Run
 
 
 def attach_lora(model, run: Run):
-    """Freeze ``model`` and add the case's LoRA adapter (B starts at zero, so outputs are unchanged)."""
+    """Freeze ``model`` and add the case's LoRA adapter (B starts at zero, so outputs are unchanged).
+
+    A's random initialisation is seeded here, so the same run gives the same adapter.
+    """
+    torch.manual_seed(run.seed)
     return get_peft_model(model, lora_config(run.case))
 
 
@@ -23,7 +27,7 @@ def attach_qlora(model_4bit, run: Run):
     with gradient checkpointing, makes the inputs require gradients (peft #137).
     """
     model = prepare_model_for_kbit_training(model_4bit, use_gradient_checkpointing=run.sizes.gradient_checkpointing)
-    return get_peft_model(model, lora_config(run.case))
+    return attach_lora(model, run)
 
 
 def save_adapter(model, folder: Path) -> int:

@@ -58,20 +58,33 @@ def cache_root() -> Path:
 
 # ---------------------------------------------------------------- tokenizer
 def train_unigram_tokenizer(texts: list[str], vocab_size: int):
-    """A T5-style tokenizer (SentencePiece Unigram, ``<pad>``=0, ``</s>``=1, ``<unk>``=2) trained on ``texts``."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    """A T5-style tokenizer (Unigram, ``<pad>``=0, ``</s>``=1, ``<unk>``=2) trained on ``texts``.
+
+    SentencePiece trains the Unigram model, as for the real T5; it is deterministic on one
+    thread (the ``tokenizers`` Unigram trainer is not). Its pieces and scores then become
+    a fast ``tokenizers`` Unigram wrapped as ``T5TokenizerFast``. Like T5's own tokenizer,
+    it turns newlines into spaces. ``vocab_size`` is an upper bound: a small corpus gives fewer pieces.
+    """
+    import io
+
+    import sentencepiece as spm
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import T5TokenizerFast
 
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([t.replace("\n", " ") for t in texts]), model_writer=buf, vocab_size=vocab_size,
+        model_type="unigram", num_threads=1, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        normalization_rule_name="identity", hard_vocab_limit=False, minloglevel=2,
+    )
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    vocab = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=2))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(r"\s+"), " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()  # without it decoded text reads "▁we n t"
-    trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>", shrinking_factor=0.75
-    )
-    tok.train_from_iterator(texts, trainer=trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))]
+        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
     )
     return T5TokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>", extra_ids=0)
 

@@ -1,0 +1,62 @@
+# The LoRA Casebook. `make book` builds the executed book; `make test` runs every test.
+# Both set up .venv with the pinned versions (pyproject.toml) when it is missing or stale.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.llmft-installed
+STAGE := _build/src
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
+export LLMFT_RESULTS_DIR ?= $(CURDIR)/results
+
+.PHONY: help install unit stage notebooks book test sync clean
+
+help:
+	@echo "make book   - execute every notebook (smoke profile on a CPU) and build the book into _build/html"
+	@echo "make test   - unit tests, every notebook once, notebook pairs, and the book build with -W"
+	@echo "make unit   - the unit tests only (fast)"
+	@echo "make sync   - regenerate notebooks/*.ipynb from their py:percent sources"
+	@echo "make clean  - remove _build and results"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	@# torch first, by its pin: the CPU wheel where one lies on disk, else the default build.
+	$(PY) -m pip install -q "$$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
+	$(PY) -m pip install -q -e ".[test,book]"
+	@touch $@
+
+unit: install
+	$(PYTEST) tests --ignore=tests/book
+
+# A copy of the book's sources in which nbmake writes the executed notebooks; the book is built from it.
+stage:
+	rm -rf $(STAGE)
+	mkdir -p $(STAGE)/notebooks
+	cp _config.yml _toc.yml $(STAGE)/
+	cp -r book $(STAGE)/book
+	cp $(NOTEBOOKS) $(STAGE)/notebooks/
+
+notebooks: install stage
+	$(PYTEST) $(NBMAKE) --durations=0 $(addprefix $(STAGE)/,$(NOTEBOOKS))
+
+book: notebooks
+	$(VENV)/bin/jupyter-book build $(STAGE) --path-output . -W -n --keep-going
+	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
+
+# Everything, each notebook executed once: unit tests, then the notebooks, then the book built from their outputs.
+test: install stage
+	$(PYTEST) --durations=0 --durations-min=2 tests --ignore=tests/book \
+		$(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS)) tests/book
+	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
+
+sync: install
+	cd notebooks && for f in *.py; do ../$(VENV)/bin/jupytext --to ipynb --update "$$f"; done
+
+clean:
+	rm -rf _build results

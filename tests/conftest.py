@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny models and runs, built on the spot (no downloads, seconds)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from llmft.runtime import start
+from llmft.standin import T5StandinSpec, build_t5, pretraining_pairs, train_unigram_tokenizer
+
+TINY = T5StandinSpec(vocab_size=300, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
+                     pretrain_examples=300, pretrain_steps=3, pretrain_batch=4, max_source_len=64)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Every test gets its own cache and results folder, and the smoke profile."""
+    monkeypatch.setenv("LLMFT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LLMFT_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("LLMFT_PROFILE", "smoke")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    pairs = pretraining_pairs(TINY.pretrain_examples, seed=0)
+    return train_unigram_tokenizer([s for p in pairs for s in p], TINY.vocab_size)
+
+
+@pytest.fixture
+def tiny_t5(tiny_tokenizer):
+    return build_t5(TINY, tiny_tokenizer), tiny_tokenizer
+
+
+@pytest.fixture
+def tiny_run():
+    """The smoke run of case 2, shrunk to a few steps and examples."""
+    run = start("dialogsum-flan-t5", "smoke", quiet=True)
+    run.sizes = dataclasses.replace(run.sizes, train_examples=16, eval_examples=8, max_steps=4, batch_size=4,
+                                    max_source_len=64, max_target_len=24, max_new_tokens=8, logging_steps=1,
+                                    bootstrap_samples=200)
+    return run

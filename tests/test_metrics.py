@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from llmft.metrics import (accuracy, bootstrap_ci, macro_f1, paired_bootstrap, rouge_per_example,
+                           split_sentences)
+
+
+def test_rouge_identical_is_one_and_disjoint_is_zero():
+    s = rouge_per_example(["the cat sat.", "a b c"], ["the cat sat.", "x y z"])
+    for k in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        assert s[k][0] == pytest.approx(1.0) and s[k][1] == 0.0
+
+
+def test_rouge1_by_hand():
+    # 2 of 3 predicted unigrams match, 2 of 4 reference unigrams: P=2/3, R=1/2, F=4/7
+    s = rouge_per_example(["police kill gunman"], ["police killed the gunman"], stemmer=False)
+    assert s["rouge1"][0] == pytest.approx(4 / 7)
+
+
+def test_stemming_matters():
+    pred, ref = ["police killed gunmen"], ["police kill gunman"]
+    assert rouge_per_example(pred, ref, stemmer=True)["rouge1"][0] > rouge_per_example(pred, ref, stemmer=False)["rouge1"][0]
+
+
+def test_lsum_uses_sentences():
+    assert split_sentences("One. Two! Three?") == "One.\nTwo!\nThree?"
+    s = rouge_per_example(["b c. a b."], ["a b. b c."])
+    assert s["rougeLsum"][0] == pytest.approx(1.0) and s["rougeL"][0] < 1.0
+
+
+def test_length_mismatch_is_an_error():
+    with pytest.raises(ValueError):
+        rouge_per_example(["a"], ["a", "b"])
+
+
+def test_bootstrap_interval_contains_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(0.5, 0.1, 20), rng.normal(0.5, 0.1, 2000)
+    e_small, e_large = bootstrap_ci(small), bootstrap_ci(large)
+    assert e_small.ci_low < e_small.mean < e_small.ci_high
+    assert (e_large.ci_high - e_large.ci_low) < (e_small.ci_high - e_small.ci_low) / 4
+    assert bootstrap_ci(small, seed=1) == bootstrap_ci(small, seed=1)
+
+
+def test_paired_bootstrap_detects_real_gain_not_noise():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 1, 200)
+    better = paired_bootstrap(a, a + 0.05 + rng.normal(0, 0.02, 200))
+    assert better.b_better and better.p_value < 0.01
+    same = paired_bootstrap(a, a + rng.normal(0, 0.05, 200))
+    assert not same.b_better and same.diff.ci_low < 0 < same.diff.ci_high
+
+
+def test_accuracy_and_macro_f1_by_hand():
+    y, p = [0, 0, 0, 1, 2, 3], [0, 0, 1, 1, 2, 0]
+    assert accuracy(y, p) == pytest.approx(4 / 6)
+    # F1 per class: 0: tp2 fp1 fn1 -> 2/3; 1: tp1 fp1 fn0 -> 2/3; 2: 1; 3: 0
+    assert macro_f1(y, p, 4) == pytest.approx((2 / 3 + 2 / 3 + 1 + 0) / 4)
+
+
+def test_accuracy_misleads_on_skew_macro_f1_does_not():
+    y = [0] * 95 + [1] * 5
+    always_zero = [0] * 100
+    assert accuracy(y, always_zero) == 0.95
+    assert macro_f1(y, always_zero, 2) < 0.5

@@ -1,0 +1,83 @@
+import dataclasses
+
+import pytest
+import torch
+from peft import get_peft_model
+
+from llmft import models
+from llmft.cases import CASES, LoraSpec, get_case
+
+
+@pytest.mark.parametrize("targets", [("q", "v"), ("q", "k", "v", "o"), ("q", "v", "wi_0", "wi_1", "wo")])
+def test_t5_lora_formula_matches_peft(tiny_t5, targets):
+    model, _ = tiny_t5
+    case = get_case("dialogsum-flan-t5")
+    spec = LoraSpec(r=4, alpha=8, dropout=0.0, target_modules=targets)
+    arch = {k: getattr(model.config, k) for k in ("d_model", "d_ff", "d_kv", "num_layers", "num_decoder_layers",
+                                                  "num_heads")}
+    peft_model = get_peft_model(model, models.lora_config(case, spec))
+    assert models.count_params(peft_model).trainable == models.t5_lora_params(arch, spec)
+
+
+def test_real_flan_t5_base_counts_without_download():
+    case = get_case("dialogsum-flan-t5")
+    real = models.real_size_on_meta(case)
+    assert next(real.parameters()).device.type == "meta"
+    counted = models.count_params(get_peft_model(real, models.lora_config(case)))
+    # the DeepLearning.AI lab's printout for this configuration
+    assert (counted.trainable, counted.total) == (3_538_944, 251_116_800)
+    assert models.t5_lora_params(case.arch, case.lora) == 3_538_944
+
+
+def test_t5_small_has_its_published_size():
+    assert models.count_params(models.real_size_on_meta(get_case("xsum-t5-small"))).total == 60_506_624
+
+
+def test_lora_config_follows_the_case():
+    for case in CASES.values():
+        cfg = models.lora_config(case)
+        assert cfg.r == case.lora.r and set(cfg.target_modules) == set(case.lora.target_modules)
+        assert cfg.fan_in_fan_out == case.lora.fan_in_fan_out
+
+
+def test_compute_dtype_on_cpu_is_fp32():
+    assert models.compute_dtype("cpu") == torch.float32
+
+
+def test_bitsandbytes_runs_on_cpu_and_explains_failure(monkeypatch):
+    ok, reason = models.bitsandbytes_status("cpu")
+    assert ok, reason
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_bnb(name, *args, **kwargs):
+        if name.startswith("bitsandbytes"):
+            raise ImportError("no bitsandbytes here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_bnb)
+    ok, reason = models.bitsandbytes_status("cpu")
+    assert not ok and "pip install bitsandbytes" in reason
+
+
+def test_qlora_base_is_4bit_and_smaller(tiny_run, tiny_t5, tmp_path):
+    model, tok = tiny_t5
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    full = models.load_model(tiny_run, tmp_path / "m")
+    q = models.load_model(tiny_run, tmp_path / "m", quantization=models.qlora_quantization("cpu"))
+    import bitsandbytes as bnb
+
+    assert isinstance(q.encoder.block[0].layer[0].SelfAttention.q, bnb.nn.Linear4bit)
+    assert q.get_memory_footprint() < full.get_memory_footprint()
+
+
+def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
+
+    calls = []
+    monkeypatch.setitem(models.STANDINS, "t5", lambda: calls.append(1) or "/local/standin")
+    assert models.model_source(tiny_run) == "/local/standin" and calls == [1]
+    other = dataclasses.replace(tiny_run, case=get_case("agnews-distilbert"))
+    with pytest.raises(ValueError, match="No offline stand-in"):
+        models.model_source(other)

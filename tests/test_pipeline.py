@@ -1,0 +1,85 @@
+"""The chapter's path end to end on a tiny stand-in: data, tokenize, LoRA, train, evaluate, save, reload."""
+
+import pytest
+import torch
+
+from llmft import adapters, data, models
+from llmft.evaluation import by_group, evaluate_seq2seq, metric_table
+from llmft.train import train_adapter, training_precision
+
+
+@pytest.fixture
+def tiny_standin(tiny_t5, tmp_path):
+    model, tok = tiny_t5
+    model.save_pretrained(tmp_path / "standin")
+    tok.save_pretrained(tmp_path / "standin")
+    return tmp_path / "standin"
+
+
+def test_load_splits_offline_has_dialogsum_schema_and_sizes(tiny_run):
+    splits = data.load_splits(tiny_run)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 16, "validation": 8, "test": 8}
+    assert set(splits["test"].column_names) == {"id", "dialogue", "summary", "topic"}
+
+
+def test_tokenize_truncates_and_keeps_labels(tiny_run, tiny_tokenizer):
+    splits = data.load_splits(tiny_run)
+    tok = data.tokenize_seq2seq(splits["train"], tiny_tokenizer, tiny_run.case, tiny_run.sizes)
+    assert set(tok.column_names) == {"input_ids", "attention_mask", "labels"}
+    assert max(len(x) for x in tok["input_ids"]) <= tiny_run.sizes.max_source_len
+    assert max(len(x) for x in tok["labels"]) <= tiny_run.sizes.max_target_len
+    assert all(x[-1] == tiny_tokenizer.eos_token_id for x in tok["labels"])
+
+
+def test_length_stats():
+    import numpy as np
+
+    s = data.length_stats(np.array([1, 2, 3, 10]), limit=3)
+    assert (s.max, s.median, s.truncated_share) == (10, 2.5, 0.25)
+
+
+def _train(run, source):
+    tokenizer = models.load_tokenizer(run, source)
+    model = adapters.attach_lora(models.load_model(run, source), run)
+    splits = data.load_splits(run)
+    tokenized = data.tokenize_seq2seq(splits["train"], tokenizer, run.case, run.sizes)
+    report = train_adapter(model, tokenizer, tokenized, run, run.results_dir / "ckpt")
+    return model, tokenizer, splits, report
+
+
+def test_training_records_loss_time_memory_and_is_reproducible(tiny_run, tiny_standin):
+    model, tokenizer, splits, report = _train(tiny_run, tiny_standin)
+    assert report.steps == 4 and len(report.loss_history) == 4 and report.seconds > 0
+    assert report.memory.kind == "process peak resident memory" and report.memory.peak_bytes > 0
+    assert report.precision == "fp32" and report.optimizer == "adamw_torch"
+    _, _, _, again = _train(tiny_run, tiny_standin)
+    assert again.loss_history == report.loss_history
+    # only the adapter trained: the base weights are untouched
+    base = models.load_model(tiny_run, tiny_standin)
+    assert torch.equal(base.shared.weight, model.base_model.model.shared.weight)
+
+
+def test_evaluate_save_reload_merge(tiny_run, tiny_standin, tmp_path):
+    model, tokenizer, splits, _ = _train(tiny_run, tiny_standin)
+    ev = evaluate_seq2seq(model, tokenizer, splits["test"], tiny_run, "lora")
+    assert len(ev.predictions) == 8 and set(ev.summary) == {"rouge1", "rouge2", "rougeL", "rougeLsum"}
+    assert list(metric_table([ev]).index) == ["lora"]
+    assert by_group(splits["test"], [ev], "topic")["examples"].sum() == 8
+    size = adapters.save_adapter(model, tmp_path / "adapter")
+    assert 0 < size < 1_000_000
+    reloaded = adapters.load_adapter(models.load_model(tiny_run, tiny_standin), tmp_path / "adapter")
+    batch = tokenizer(["Summarize the following conversation: hi"], text_target=["ok"], return_tensors="pt")
+    assert adapters.max_logit_difference(model, reloaded, batch) == 0.0
+    merged = reloaded.merge_and_unload()
+    assert adapters.max_logit_difference(model, merged, batch) < 1e-4
+
+
+def test_precision_choice(monkeypatch):
+    from llmft.cases import get_case
+
+    t5, gpt2 = get_case("dialogsum-flan-t5"), get_case("alpaca-gpt2")
+    assert training_precision(t5, "cpu") == "fp32"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)  # a T4
+    assert training_precision(t5, "cuda") == "fp32" and training_precision(gpt2, "cuda") == "fp16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # an A100
+    assert training_precision(t5, "cuda") == "bf16"
