@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.llmft-installed
-STAGE := _build/src
+STAGE := _executed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
@@ -32,9 +32,10 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 unit: install
-	$(PYTEST) tests --ignore=tests/book
+	$(PYTEST) tests -m "not book"
 
 # A copy of the book's sources in which nbmake writes the executed notebooks; the book is built from it.
+# (Not under _build: nbmake skips any path with a _build folder in it.)
 stage:
 	rm -rf $(STAGE)
 	mkdir -p $(STAGE)/notebooks
@@ -51,12 +52,11 @@ book: notebooks
 
 # Everything, each notebook executed once: unit tests, then the notebooks, then the book built from their outputs.
 test: install stage
-	$(PYTEST) --durations=0 --durations-min=2 tests --ignore=tests/book \
-		$(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS)) tests/book
+	$(PYTEST) --durations=0 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
 sync: install
 	cd notebooks && for f in *.py; do ../$(VENV)/bin/jupytext --to ipynb --update "$$f"; done
 
 clean:
-	rm -rf _build results
+	rm -rf _build _executed results

@@ -40,3 +40,8 @@ def tiny_run():
                                     max_source_len=64, max_target_len=24, max_new_tokens=8, logging_steps=1,
                                     bootstrap_samples=200)
     return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Book-build tests run last, after nbmake has executed the staged notebooks."""
+    items.sort(key=lambda item: item.get_closest_marker("book") is not None)

@@ -111,7 +111,7 @@ def hub_errors(what: str, offline: bool):
     """Turn the hub libraries' long, misleading errors into one that says what to do."""
     try:
         yield
-    except (OSError, ValueError, ConnectionError) as err:  # the hub libraries raise subclasses of these
+    except (OSError, ConnectionError) as err:  # missing files, offline mode, HTTP errors all derive from these
         text = str(err)
         if offline:
             raise RuntimeError(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-STAGE = ROOT / "_build" / "src"
+STAGE = ROOT / "_executed"
 
 pytestmark = pytest.mark.book
 
