@@ -67,7 +67,7 @@ run = start("dialogsum-flan-t5")
 import pandas as pd
 from IPython.display import display
 
-from llmft import adapters, data, models, plots
+from llmft import adapters, data, lora, models, plots
 from llmft.evaluation import by_group, evaluate_seq2seq, metric_table, side_by_side
 from llmft.metrics import paired_bootstrap
 from llmft.train import train_adapter
@@ -156,7 +156,7 @@ display(side_by_side(test, [zero_shot], "dialogue", "summary", range(2)))
 # %%
 real = models.real_size_on_meta(case)
 real_lora = models.count_params(adapters.attach_lora(real, run))
-by_formula = models.t5_lora_params(case.arch, case.lora)
+by_formula = lora.lora_params(case)
 display(pd.DataFrame({
     "LoRA parameters by formula": [by_formula],
     "trainable parameters (peft)": [real_lora.trainable],

@@ -6,6 +6,7 @@ from peft import get_peft_model
 
 from llmft import models
 from llmft.cases import CASES, LoraSpec, get_case
+from llmft.lora import lora_params
 
 
 @pytest.mark.parametrize("targets", [("q", "v"), ("q", "k", "v", "o"), ("q", "v", "wi_0", "wi_1", "wo")])
@@ -14,9 +15,10 @@ def test_t5_lora_formula_matches_peft(tiny_t5, targets):
     case = get_case("dialogsum-flan-t5")
     spec = LoraSpec(r=4, alpha=8, dropout=0.0, target_modules=targets)
     arch = {k: getattr(model.config, k) for k in ("d_model", "d_ff", "d_kv", "num_layers", "num_decoder_layers",
-                                                  "num_heads")}
+                                                  "num_heads", "feed_forward_proj")}
     peft_model = get_peft_model(model, models.lora_config(case, spec))
-    assert models.count_params(peft_model).trainable == models.t5_lora_params(arch, spec)
+    tiny_case = dataclasses.replace(case, arch=arch)
+    assert models.count_params(peft_model).trainable == lora_params(tiny_case, spec)
 
 
 def test_real_flan_t5_base_counts_without_download():
@@ -26,7 +28,7 @@ def test_real_flan_t5_base_counts_without_download():
     counted = models.count_params(get_peft_model(real, models.lora_config(case)))
     # the DeepLearning.AI lab's printout for this configuration
     assert (counted.trainable, counted.total) == (3_538_944, 251_116_800)
-    assert models.t5_lora_params(case.arch, case.lora) == 3_538_944
+    assert lora_params(case) == 3_538_944
 
 
 def test_t5_small_has_its_published_size():

@@ -112,31 +112,14 @@ def count_params(model) -> ParamCount:
     return ParamCount(int(trainable), int(total))
 
 
-def t5_lora_params(arch: dict, spec: LoraSpec) -> int:
-    """LoRA parameters of a T5 by formula: each adapted ``d_in x d_out`` matrix adds ``r * (d_in + d_out)``.
-
-    The encoder has one attention block per layer (self), the decoder two (self and cross);
-    both have one feed-forward block per layer.
-    """
-    d, inner, ff = arch["d_model"], arch["num_heads"] * arch["d_kv"], arch["d_ff"]
-    enc, dec = arch["num_layers"], arch["num_decoder_layers"]
-    shapes = {"q": (d, inner), "k": (d, inner), "v": (d, inner), "o": (inner, d),
-              "wi": (d, ff), "wi_0": (d, ff), "wi_1": (d, ff), "wo": (ff, d)}
-    attention_blocks, ffn_blocks = enc + 2 * dec, enc + dec
-    total = 0
-    for name in spec.target_modules:
-        d_in, d_out = shapes[name]
-        blocks = attention_blocks if name in ("q", "k", "v", "o") else ffn_blocks
-        total += blocks * spec.r * (d_in + d_out)
-    return total
-
-
 def real_size_on_meta(case: Case):
     """The real architecture at its published size, on the meta device: parameters without memory."""
     import transformers
     from transformers import AutoConfig
 
     config = AutoConfig.for_model(case.architecture, **case.arch)
+    if case.labels:
+        config.num_labels = len(case.labels)
     cls = getattr(transformers, MODEL_CLASSES[case.task])
     with torch.device("meta"):
         model = cls.from_config(config)
