@@ -136,3 +136,39 @@ def best_rank_error(target: torch.Tensor, rank: int) -> float:
     """Eckart-Young: the smallest Frobenius error of any rank-``rank`` matrix is the norm of the dropped singular values."""
     s = torch.linalg.svdvals(target)
     return float(s[rank:].pow(2).sum().sqrt())
+
+
+# ------------------------------------------------------------ checking against peft
+class _Holder(nn.Module):
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+def peft_twin(ours: LoRALinear, rslora: bool = False):
+    """peft's LoRA around a copy of our base layer, with our A and B copied in: the same function, two codes."""
+    import copy
+
+    from peft import LoraConfig, get_peft_model
+
+    holder = _Holder(copy.deepcopy(ours.base))
+    alpha = ours.scaling * (math.sqrt(ours.r) if rslora else ours.r)
+    config = LoraConfig(r=ours.r, lora_alpha=alpha, target_modules=["layer"], lora_dropout=0.0,
+                        fan_in_fan_out=ours.fan_in_fan_out, use_rslora=rslora)
+    model = get_peft_model(holder, config)
+    layer = model.base_model.model.layer
+    with torch.no_grad():
+        layer.lora_A["default"].weight.copy_(ours.A)
+        layer.lora_B["default"].weight.copy_(ours.B)
+    return model.eval(), layer
+
+
+def randomize_b(layer: LoRALinear, seed: int = 0) -> LoRALinear:
+    """Give B non-zero values, as training would, so that comparisons test the update and not just the base."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        layer.B.copy_(torch.randn(layer.B.shape, generator=g) * 0.1)
+    return layer

@@ -112,8 +112,11 @@ def count_params(model) -> ParamCount:
     return ParamCount(int(trainable), int(total))
 
 
-def real_size_on_meta(case: Case):
-    """The real architecture at its published size, on the meta device: parameters without memory."""
+def real_size_on_meta(case: Case, device: str = "meta"):
+    """The real architecture at its published size, randomly initialised, without a download.
+
+    On the ``meta`` device (the default) parameters have shapes but take no memory.
+    """
     import transformers
     from transformers import AutoConfig
 
@@ -121,7 +124,8 @@ def real_size_on_meta(case: Case):
     if case.labels:
         config.num_labels = len(case.labels)
     cls = getattr(transformers, MODEL_CLASSES[case.task])
-    with torch.device("meta"):
+    torch.manual_seed(0)
+    with torch.device(device):
         model = cls.from_config(config)
     if case.architecture == "t5" and not case.arch.get("tie_word_embeddings", True):
         untie_t5_head(model)
