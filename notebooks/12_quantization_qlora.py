@@ -1,0 +1,351 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Quantization and QLoRA from scratch
+#
+# QLoRA {cite}`dettmers2023qlora` fine-tunes a model whose frozen weights are stored in 4 bits. This
+# chapter builds the pieces by hand (absmax and blockwise quantization, the NF4 data type, double
+# quantization), checks each against `bitsandbytes`, and ends with a memory model that says which of
+# the book's models can be fine-tuned on a 15 GB T4, and how.
+#
+# **What you will learn**
+# - absmax and blockwise quantization, and why blocks matter;
+# - how NF4 is built from quantiles of the normal distribution, and why it beats Int4 and FP4 on normal weights;
+# - what double quantization saves;
+# - where the memory of fine-tuning goes (weights, gradients, optimizer states, activations) for full
+#   fine-tuning, LoRA and QLoRA; what paged optimizers are for.
+#
+# **Prerequisites**: {doc}`11_lora_from_scratch`.
+#
+# **Time and hardware**: under a minute on any CPU, offline, in every profile. `bitsandbytes` runs on
+# its CPU backend here; on a GPU the same calls run its CUDA kernels.
+
+# %% [markdown]
+# ## Setup
+#
+# In Colab, install the book's helper package first (this cell is skipped elsewhere).
+
+# %% tags=["skip-execution", "hide-output"]
+# %pip install -q "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
+
+# %%
+import inspect
+
+import bitsandbytes.functional as bnbF
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+from IPython.display import Markdown, display
+from peft import LoraConfig, get_peft_model
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from llmft import memory_model as mm
+from llmft import models, quant
+from llmft.cases import CASES
+from llmft.lora import trainable_by_formula
+from llmft.runtime import seed_everything, versions
+
+seed_everything(0)
+print("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+
+
+def show_source(obj) -> None:
+    display(Markdown(f"```python\n{inspect.getsource(obj)}```"))
+
+
+# %% [markdown]
+# ## Absmax quantization, and why blocks
+#
+# The simplest 8-bit scheme scales a tensor so that its largest magnitude maps to 127 and rounds:
+# $q = \text{round}(127\, x / \max|x|)$. One large value (an *outlier*) stretches the scale and
+# wastes most of the 255 levels on values that never occur. **Blockwise** quantization
+# {cite}`dettmers2022optimizers` gives every block of 64 values its own scale, so an outlier only
+# hurts its own block. We compare both on normally distributed weights, with and without one outlier.
+
+# %%
+w = torch.randn(4096, 1024) * 0.02
+w_outlier = w.clone()
+w_outlier[0, 0] = 2.0  # one weight 100 standard deviations out
+int8_code = torch.arange(-127, 128, dtype=torch.float32) / 127
+rows = {}
+for name, x in [("normal weights", w), ("with one outlier", w_outlier)]:
+    q, scale = quant.absmax_int8(x)
+    per_tensor = (quant.dequantize_absmax_int8(q, scale) - x).pow(2).mean().item()
+    blockwise = quant.quantization_error(x, int8_code, blocksize=64)
+    rows[name] = {"absmax, one scale (MSE)": per_tensor, "blockwise, 64 per scale (MSE)": blockwise,
+                  "ratio": per_tensor / blockwise}
+int8_table = pd.DataFrame(rows).T
+int8_table
+
+# %%
+assert int8_table.loc["with one outlier", "ratio"] > 10  # blocks contain the damage
+
+# %% [markdown]
+# ## NF4: a data type for normal weights
+#
+# Pretrained weights are roughly normal. If each of the 16 code values of a 4-bit type covered an
+# equal share of the normal distribution's probability, every code would be used equally often: that is
+# **NormalFloat4**. QLoRA takes quantiles of $N(0, 1)$ at evenly spaced probabilities, 8 on the positive
+# side and 7 on the negative side so that zero is represented exactly, and rescales them to $[-1, 1]$.
+# Each block of 64 weights is divided by its absmax and every value is mapped to the nearest code.
+
+# %%
+show_source(quant.nf4_code)
+
+# %%
+ours, theirs = quant.nf4_code(), bnbF.get_4bit_type("nf4", device="cpu")
+nf4_diff = (ours - theirs).abs().max().item()
+display(pd.DataFrame({"ours": ours.numpy(), "bitsandbytes": theirs.numpy()}).T.round(4))
+print(f"max |difference| between the two NF4 tables: {nf4_diff:.1e}")
+assert nf4_diff < 1e-6
+
+# %% [markdown]
+# The tables agree to float32 rounding (`bitsandbytes` hard-codes values computed once with SciPy; we
+# compute them with Python's `statistics.NormalDist`). Now the full round trip: quantize a weight tensor
+# with our code and with `bitsandbytes`' `quantize_4bit`, unpack its bytes (two 4-bit indices per byte,
+# high nibble first) and compare indices, block scales and dequantized values.
+
+# %%
+x = torch.randn(1024, 1024)
+idx, absmax = quant.quantize_blockwise(x, ours, blocksize=64)
+packed, state = bnbF.quantize_4bit(x, blocksize=64, quant_type="nf4")
+their_idx = quant.unpack_nibbles(packed)
+roundtrip = pd.DataFrame({
+    "indices that differ": [int((idx != their_idx).sum())],
+    "max |absmax difference|": [(absmax - state.absmax).abs().max().item()],
+    "max |dequantized difference|": [(quant.dequantize_blockwise(idx, absmax, ours, x.shape)
+                                      - bnbF.dequantize_4bit(packed, state)).abs().max().item()],
+    "packed bytes equal": [torch.equal(quant.pack_nibbles(idx), packed.reshape(-1))],
+}, index=["ours vs bitsandbytes"])
+roundtrip
+
+# %%
+assert roundtrip.iloc[0, 0] == 0 and roundtrip.iloc[0, 3]
+assert roundtrip.iloc[0, 2] < 1e-6  # our table's last-bit differences are the only source
+
+# %% [markdown]
+# Every index and every byte is identical; the dequantized values differ only by the tables' float32
+# rounding above. (A value exactly halfway between two codes goes to the lower one in both codes.)
+#
+# ## NF4 against Int4 and FP4
+#
+# Two other 4-bit types: **Int4**, 15 evenly spaced levels, and **FP4** (1 sign, 2 exponent and 1 mantissa
+# bit, in `bitsandbytes`' layout), whose levels crowd near zero. We quantize normally distributed weights
+# with each, at block sizes from 64 to one scale for the whole tensor, and measure the mean squared error.
+
+# %%
+codes = {"Int4": quant.int4_code(), "FP4": quant.fp4_code(), "NF4": quant.nf4_code()}
+assert torch.equal(torch.sort(codes["FP4"]).values, torch.sort(bnbF.get_4bit_type("fp4", device="cpu")).values)
+blocksizes = [64, 256, 1024, 4096, 16384, x.numel()]
+errors = pd.DataFrame({name: [quant.quantization_error(x, code, b) for b in blocksizes] for name, code in codes.items()},
+                      index=pd.Index(blocksizes[:-1] + ["whole tensor"], name="block size"))
+fig, ax = plt.subplots(figsize=(6.4, 3.6))
+for name in codes:
+    ax.plot(range(len(blocksizes)), errors[name], "o-", label=name)
+ax.set_xticks(range(len(blocksizes)), errors.index.astype(str))
+ax.set(xlabel="weights per scale (block size)", ylabel="mean squared error (N(0,1) weights)",
+       title="4-bit round-trip error on normal weights")
+ax.legend()
+ax.grid(alpha=0.3)
+fig.tight_layout()
+errors.round(5)
+
+# %% [markdown]
+# NF4 has the lowest error at every block size, by a wide margin: this is QLoRA's main finding about data
+# types, which the paper measured as perplexity of trained models (mean perplexity 27.41 for NF4 with
+# double quantization against 31.07 for FP4 and 34.34 for Int4, its Table 2 {cite}`dettmers2023qlora`).
+# The order of the other two depends on the block size. With one scale for a whole tensor, FP4's levels
+# near zero pay off and it beats Int4, as in the paper. With QLoRA's small blocks of 64, the block's
+# absmax is only about 2.5 standard deviations, the weights fill the range evenly, and Int4's even levels
+# give the lower squared error. Squared error on random normal weights is not perplexity, so we assert
+# only what we measured.
+
+# %%
+assert (errors["NF4"] < errors["Int4"]).all() and (errors["NF4"] < errors["FP4"]).all()
+assert errors.loc["whole tensor", "FP4"] < errors.loc["whole tensor", "Int4"]
+
+# %% [markdown]
+# ## Double quantization
+#
+# One fp32 scale per block of 64 weights costs $32/64 = 0.5$ bits per weight on top of the 4 bits.
+# **Double quantization** quantizes those scales too: 8 bits each, with one fp32 scale per 256 of them.
+# That leaves $8/64 + 32/(64 \cdot 256) \approx 0.127$ bits per weight. We compute the saving by formula
+# and read it off the quantization state `bitsandbytes` produces with `compress_statistics=True`.
+
+# %%
+_, dq_state = bnbF.quantize_4bit(x, blocksize=64, quant_type="nf4", compress_statistics=True)
+n = x.numel()
+measured_plain = state.absmax.numel() * state.absmax.element_size() * 8 / n
+measured_dq = (dq_state.absmax.numel() * dq_state.absmax.element_size() * 8
+               + dq_state.state2.absmax.numel() * dq_state.state2.absmax.element_size() * 8 + 32) / n
+dq = pd.DataFrame({
+    "formula": [quant.constants_bits_per_parameter(64), quant.constants_bits_per_parameter(64, double=True)],
+    "bitsandbytes state": [measured_plain, measured_dq],
+}, index=["constants, bits per weight", "with double quantization"])
+dq.loc["saving"] = dq.iloc[0] - dq.iloc[1]
+dq.round(4)
+
+# %%
+saving = dq.loc["saving", "formula"]
+assert abs(saving - dq.loc["saving", "bitsandbytes state"]) < 1e-3 and abs(saving - 0.37) < 0.01
+
+# %% [markdown]
+# Both give about 0.373 bits per weight, the "about 0.37 bits per parameter" the QLoRA paper reports
+# {cite}`dettmers2023qlora`: roughly 3 GB on a 65-billion-parameter model.
+#
+# ## Where the memory of fine-tuning goes
+#
+# The model in `llmft.memory_model` adds up four things, with every assumption stated in its source:
+
+# %%
+show_source(mm.training_memory)
+
+# %% [markdown]
+# Below, each case's real architecture (from the published numbers, counted on the `meta` device) with
+# one sequence of 512 tokens and gradient checkpointing, as the `t4` profile trains. Full fine-tuning is
+# in fp32 and in mixed fp16; LoRA uses each case's own configuration on an fp16, int8 or NF4 base (NF4 is
+# QLoRA). A T4 has 15 GB; the CUDA context and fragmentation take some of that, which the model leaves out.
+
+# %%
+rows = []
+for case in CASES.values():
+    n_params = models.count_params(models.real_size_on_meta(case)).total
+    h, heads, layers = mm.transformer_dims(case)
+    act = mm.activation_bytes(h, heads, layers, seq=512, batch=1, checkpointing=True)
+    for label, method, dtype in [("full, fp32", "full", "fp32"), ("full, mixed fp16", "full", "fp16"),
+                                 ("LoRA, fp16 base", "lora", "fp16"), ("LoRA, int8 base", "lora", "int8"),
+                                 ("QLoRA, NF4 base", "lora", "nf4")]:
+        est = mm.training_memory(n_params, trainable_by_formula(case), dtype, method, act)
+        rows.append({"model": case.model_id, "method": label, **est.gib(),
+                     "fits a T4": "yes" if est.total < mm.T4_BYTES else "no"})
+memory = pd.DataFrame(rows).set_index(["model", "method"])
+memory
+
+# %% [markdown]
+# Full fine-tuning costs 16 bytes per parameter before activations, so even the 250M-parameter
+# Flan-T5-base needs almost 4 GiB, and Llama-3-8B about 120 GiB. LoRA removes the gradients and
+# optimizer states of the frozen weights, but Llama-3-8B's fp16 weights alone take 15 GiB. Only a
+# quantized base brings it onto a T4: 8-bit leaves little head-room, NF4 (QLoRA) leaves more than half the card.
+
+# %%
+llama = memory.loc["meta-llama/Meta-Llama-3-8B"]
+assert llama.loc["QLoRA, NF4 base", "fits a T4"] == "yes" and llama.loc["LoRA, fp16 base", "fits a T4"] == "no"
+assert llama.loc["QLoRA, NF4 base", "total"] < 0.5 * mm.T4_BYTES / 2**30
+
+# %% [markdown]
+# ### The model beside a measurement
+#
+# We can check the model where this machine can measure. A GPT-2-shaped model (6 layers, hidden size 512)
+# trains one step on 4 sequences of 256 tokens in fp32, fully and with LoRA on `c_attn`. We count the bytes
+# of the gradients and AdamW states after the step, and of every tensor autograd saves for the backward
+# pass (through `torch.autograd.graph.saved_tensors_hooks`). On a GPU, `torch.cuda.max_memory_allocated`
+# would measure the same thing as a peak.
+
+# %%
+config = GPT2Config(n_embd=512, n_layer=6, n_head=8, vocab_size=8000, n_positions=256, attn_implementation="eager")
+b, s = 4, 256
+batch = {"input_ids": torch.randint(0, config.vocab_size, (b, s), generator=torch.Generator().manual_seed(0))}
+batch["labels"] = batch["input_ids"]
+rows = []
+for method in ("full", "lora"):
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config)
+    n_params = model.num_parameters()
+    if method == "lora":
+        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=["c_attn"], fan_in_fan_out=True))
+    n_trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    pred = mm.training_memory(n_params, n_trained, "fp32", method,
+                              mm.activation_bytes(512, 8, 6, s, b, act_bytes=4))
+    meas = mm.measured_training_bytes(model, batch)
+    for part in ("gradients", "optimizer", "activations"):
+        rows.append({"method": method, "part": part, "predicted (MiB)": getattr(pred, part) / 2**20,
+                     "measured (MiB)": meas[part] / 2**20})
+check = pd.DataFrame(rows).set_index(["method", "part"])
+check["measured / predicted"] = check["measured (MiB)"] / check["predicted (MiB)"]
+check.round(2)
+
+# %% [markdown]
+# Gradients and optimizer states match exactly: they are just counts of parameters times bytes. The
+# activations come out 1.4 to 1.7 times the estimate: the Korthikanti et al. formula
+# {cite}`korthikanti2022reducing` counts one transformer layer's standard tensors in 16 bits, and leaves
+# out the embeddings, the 8,000-way logits and their loss, and the extra float32 intermediates of PyTorch's
+# eager attention on a CPU. Treat the activation column of the table above as a lower bound, and leave
+# head-room.
+
+# %%
+ratio = check["measured / predicted"]
+assert (ratio.xs("gradients", level="part") == 1).all() and (ratio.xs("optimizer", level="part") == 1).all()
+assert ((ratio.xs("activations", level="part") > 1) & (ratio.xs("activations", level="part") < 3)).all()
+
+# %% [markdown]
+# ## Paged optimizers
+#
+# Memory use during training is not flat: a long sequence or gradient checkpointing's recomputation makes
+# short spikes. If a spike exceeds the GPU's memory, training crashes, even though the average fits.
+# **Paged optimizers** {cite}`dettmers2023qlora` allocate the optimizer states in CUDA *unified memory*:
+# when the GPU runs short, pages of optimizer state move to CPU RAM automatically and come back when the
+# optimizer step needs them. The spike survives at the cost of some transfer time. With `bitsandbytes`,
+# `optim="paged_adamw_8bit"` in the `Trainer` also stores the states in 8 bits (blockwise, as above),
+# 2 bytes per trained parameter instead of 8.
+
+# %% tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(7.5, 2.8))
+ax.set_axis_off()
+boxes = [(0.02, 0.55, "GPU memory", "#cfe2f3"), (0.02, 0.05, "CPU RAM", "#fce5cd")]
+for x0, y0, label, color in boxes:
+    ax.add_patch(plt.Rectangle((x0, y0), 0.96, 0.38, color=color, ec="black"))
+    ax.text(x0 + 0.01, y0 + 0.31, label, fontsize=10, weight="bold")
+for i, (label, color) in enumerate([("4-bit weights", "#9fc5e8"), ("LoRA adapter", "#b6d7a8"),
+                                    ("activations (spike)", "#ea9999"), ("optimizer pages", "#ffe599")]):
+    ax.add_patch(plt.Rectangle((0.04 + 0.235 * i, 0.6), 0.215, 0.18, color=color, ec="black"))
+    ax.text(0.05 + 0.235 * i, 0.67, label, fontsize=8.5)
+ax.add_patch(plt.Rectangle((0.745, 0.1), 0.215, 0.18, color="#ffe599", ec="black", linestyle="--"))
+ax.text(0.755, 0.17, "evicted optimizer pages", fontsize=8.5)
+ax.annotate("", xy=(0.85, 0.29), xytext=(0.85, 0.59), arrowprops=dict(arrowstyle="<->", lw=1.5))
+ax.text(0.865, 0.43, "paged on demand\n(unified memory)", fontsize=8)
+ax.set_title("Paged optimizers: optimizer state moves to CPU RAM during a memory spike")
+fig.tight_layout()
+
+# %% [markdown]
+# ## Summary
+#
+# - Blockwise absmax quantization gives each block of 64 weights its own scale, so an outlier only
+#   damages its block.
+# - NF4 places its 16 values at normal quantiles; our construction and quantizer reproduce `bitsandbytes`
+#   byte for byte, and NF4 has the lowest error on normal weights at every block size.
+# - Double quantization stores the block scales in 8 bits and saves about 0.37 bits per weight.
+# - Full fine-tuning costs about 16 bytes per parameter plus activations; LoRA pays that only for the
+#   adapter; QLoRA also cuts the frozen weights to about half a byte. Llama-3-8B fits a T4 only on a
+#   quantized base, and comfortably only in NF4.
+#
+# ## Exercises
+#
+# 1. **Outliers.** Repeat the int8 comparison with block sizes 16, 256 and 4096. Where does blockwise stop
+#    helping? *Hint: count how many blocks contain the outlier.*
+# 2. **Other distributions.** Quantize Student-t weights (`torch.distributions.StudentT(4)`) with Int4,
+#    FP4 and NF4. Does NF4 still win? *Hint: NF4 was designed for the normal distribution's quantiles.*
+# 3. **Sequence length.** In the memory table, double the sequence length to 1024 for Llama-3-8B with
+#    and without gradient checkpointing (`checkpointing=False`). Which term grows fastest? *Hint: look at
+#    the $5 a s / h$ term.*
+# 4. **8-bit states.** Extend `training_memory` with an option for 8-bit optimizer states (2 bytes per
+#    trained parameter). How much does it save for QLoRA on Llama-3-8B? *Hint: the adapter has 168M
+#    parameters.*
+#
+# ## References
+#
+# Cited on this page: QLoRA {cite}`dettmers2023qlora`, blockwise quantization
+# {cite}`dettmers2022optimizers`, and activation memory {cite}`korthikanti2022reducing`. Full entries are
+# on the {doc}`../book/references` page.
