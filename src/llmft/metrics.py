@@ -106,6 +106,33 @@ def macro_f1(y_true, y_pred, n_classes: int) -> float:
     return float(np.mean(f1s))
 
 
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """Counts: row = true class, column = predicted class."""
+    m = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return m
+
+
+def sampling_study(population_a, population_b, sizes, reps: int = 200, samples: int = 500, seed: int = 0) -> dict:
+    """How often does a test set of ``n`` examples, drawn from a population, mislead?
+
+    For each size: the share of test sets on which B's mean is not above A's (the wrong winner,
+    when B is better on the population), and the share on which the paired bootstrap finds
+    B better with 95 % confidence (the test's power).
+    """
+    a, b = np.asarray(population_a, float), np.asarray(population_b, float)
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in sizes:
+        wrong = significant = 0
+        for rep in range(reps):
+            idx = rng.integers(0, a.size, n)
+            wrong += (b[idx] - a[idx]).mean() <= 0
+            significant += paired_bootstrap(a[idx], b[idx], samples, seed=rep).b_better
+        out[n] = {"wrong winner": wrong / reps, "paired bootstrap finds B better": significant / reps}
+    return out
+
+
 def summarize(per_example: dict[str, np.ndarray], samples: int = 1000, seed: int = 0) -> dict[str, Estimate]:
     """Mean and bootstrap interval for each metric."""
     return {k: bootstrap_ci(v, samples, seed) for k, v in per_example.items()}
