@@ -313,9 +313,9 @@ for i, (label, color) in enumerate([("4-bit weights", "#9fc5e8"), ("LoRA adapter
     ax.add_patch(plt.Rectangle((0.04 + 0.235 * i, 0.6), 0.215, 0.18, color=color, ec="black"))
     ax.text(0.05 + 0.235 * i, 0.67, label, fontsize=8.5)
 ax.add_patch(plt.Rectangle((0.745, 0.1), 0.215, 0.18, color="#ffe599", ec="black", linestyle="--"))
-ax.text(0.755, 0.17, "evicted optimizer pages", fontsize=8.5)
+ax.text(0.755, 0.17, "evicted pages", fontsize=8.5)
 ax.annotate("", xy=(0.85, 0.29), xytext=(0.85, 0.59), arrowprops=dict(arrowstyle="<->", lw=1.5))
-ax.text(0.865, 0.43, "paged on demand\n(unified memory)", fontsize=8)
+ax.text(0.50, 0.468, "paged on demand (unified memory)", fontsize=8)
 ax.set_title("Paged optimizers: optimizer state moves to CPU RAM during a memory spike")
 fig.tight_layout()
 
