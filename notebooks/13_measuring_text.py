@@ -170,8 +170,7 @@ assert abs(p[("ROUGE-Lsum", "newlines removed before ROUGE-Lsum")] - p[("ROUGE-L
 #   synthetic texts repeat the same word forms. Either can move every system's score: compare only numbers
 #   computed the same way.
 # - **ROUGE-Lsum without newlines is just ROUGE-L**: the package only sees sentences on separate lines.
-#   Hugging Face's summarization examples split predictions into sentences with NLTK before scoring for
-#   this reason. `llmft.metrics` splits at sentence-ending punctuation.
+#   Split sentences onto lines before scoring; `llmft.metrics` splits at sentence-ending punctuation.
 # - **Averaging**: the mean of per-example F1 is not the F1 of mean precision and mean recall.
 #
 # ## One example is not evidence
