@@ -40,14 +40,13 @@
 # %pip install -q "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
 
 # %%
-import inspect
 import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from IPython.display import Markdown, display
+from IPython.display import display
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
@@ -55,14 +54,11 @@ from peft import get_peft_model
 
 from llmft import adapters, lora, models
 from llmft.cases import CASES
-from llmft.runtime import seed_everything, versions
+from llmft.display import show_source
+from llmft.runtime import print_versions, seed_everything
 
 seed_everything(0)
-print("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
-
-
-def show_source(obj) -> None:
-    display(Markdown(f"```python\n{inspect.getsource(obj)}```"))
+print_versions()
 
 
 # %% [markdown]

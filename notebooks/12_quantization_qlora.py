@@ -42,13 +42,12 @@
 # %pip install -q "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
 
 # %%
-import inspect
 
 import bitsandbytes.functional as bnbF
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from IPython.display import Markdown, display
+from IPython.display import display
 from peft import LoraConfig, get_peft_model
 from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -56,14 +55,11 @@ from llmft import memory_model as mm
 from llmft import models, quant
 from llmft.cases import CASES
 from llmft.lora import trainable_by_formula
-from llmft.runtime import seed_everything, versions
+from llmft.display import show_source
+from llmft.runtime import print_versions, seed_everything
 
 seed_everything(0)
-print("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
-
-
-def show_source(obj) -> None:
-    display(Markdown(f"```python\n{inspect.getsource(obj)}```"))
+print_versions()
 
 
 # %% [markdown]

@@ -40,26 +40,22 @@
 # %pip install -q "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
 
 # %%
-import inspect
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import sklearn.metrics
-from IPython.display import Markdown, display
+from IPython.display import display
 from rouge_score import rouge_scorer
 
 from llmft import metrics, rouge
-from llmft.runtime import seed_everything, versions
+from llmft.display import show_source
+from llmft.runtime import print_versions, seed_everything
 from llmft.synthetic.text_pairs import rouge_test_pairs
 
 seed_everything(0)
-print("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+print_versions()
 KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
-
-
-def show_source(*objs) -> None:
-    display(Markdown("```python\n" + "\n\n".join(inspect.getsource(o) for o in objs) + "```"))
 
 
 # %% [markdown]

@@ -49,6 +49,10 @@ def versions() -> dict[str, str]:
     return out
 
 
+def print_versions() -> None:
+    print("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+
+
 def set_offline(offline: bool) -> None:
     """Turn the hub libraries' offline mode on or off, also when they are imported already."""
     value = "1" if offline else "0"
@@ -102,7 +106,7 @@ def start(case_key: str, profile: str | None = None, seed: int = SEED, quiet: bo
             print(f"Device: {name} ({mem:.1f} GiB), bf16 supported: {torch.cuda.is_bf16_supported()}")
         else:
             print(f"Device: CPU ({torch.get_num_threads()} threads)")
-        print("Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+        print_versions()
     return run
 
 
