@@ -197,11 +197,12 @@ dq.round(4)
 
 # %%
 saving = dq.loc["saving", "formula"]
+print(f"saving on a 65-billion-parameter model: {saving * 65e9 / 8 / 1e9:.1f} GB")
 assert abs(saving - dq.loc["saving", "bitsandbytes state"]) < 1e-3 and abs(saving - 0.37) < 0.01
 
 # %% [markdown]
 # Both give about 0.373 bits per weight, the "about 0.37 bits per parameter" the QLoRA paper reports
-# {cite}`dettmers2023qlora`: roughly 3 GB on a 65-billion-parameter model.
+# {cite}`dettmers2023qlora`: about 3 GB on a 65-billion-parameter model (printed above).
 #
 # ## Where the memory of fine-tuning goes
 #

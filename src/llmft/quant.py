@@ -44,7 +44,7 @@ def fp4_code() -> torch.Tensor:
     The magnitudes are 0, a subnormal 0.0625, and (1 or 1.5) x 2**e for e = 1..3; divided by 12.
     """
     magnitudes = [0.0, 0.0625, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
-    values = sorted({m for m in magnitudes} | {-m for m in magnitudes})  # -0 and 0 are one value
+    values = sorted(set(magnitudes) | {-m for m in magnitudes})  # -0 and 0 are one value
     values = torch.tensor(values) / 12.0
     # bitsandbytes keeps 16 entries (+0 and -0); the extra zero changes no quantized value
     return torch.cat([values[:8], torch.zeros(1), values[8:]])

@@ -152,7 +152,7 @@ def build_t5(spec: T5StandinSpec, tokenizer):
     return untie_t5_head(T5ForConditionalGeneration(config))
 
 
-def pretrain_seq2seq(model, tokenizer, pairs: list[tuple[str, str]], spec: T5StandinSpec, log=print) -> list[float]:
+def pretrain_seq2seq(model, tokenizer, pairs: list[tuple[str, str]], spec: T5StandinSpec) -> list[float]:
     """Full-parameter pre-training of the stand-in; returns the loss per step."""
     from tqdm import tqdm
 
@@ -191,7 +191,7 @@ def t5_standin(spec: T5StandinSpec | None = None, cache: Path | None = None, log
     tokenizer = train_unigram_tokenizer(texts, spec.vocab_size)
     model = build_t5(spec, tokenizer)
     log(f"Building a T5 stand-in ({model.num_parameters():,} parameters), pre-training {spec.pretrain_steps} steps...")
-    losses = pretrain_seq2seq(model, tokenizer, pairs, spec, log=log)
+    losses = pretrain_seq2seq(model, tokenizer, pairs, spec)
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
