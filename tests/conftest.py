@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from llmft.runtime import start
-from llmft.standin import T5StandinSpec, build_t5, pretraining_pairs, train_unigram_tokenizer
+from llmft.standin import T5StandinSpec, build_t5, pretraining_pairs, train_tokenizer
 
-TINY = T5StandinSpec(vocab_size=300, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
+TINY = T5StandinSpec(vocab_size=600, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
                      pretrain_examples=300, pretrain_steps=3, pretrain_batch=4, max_source_len=64)
 
 
@@ -24,7 +24,7 @@ def _isolated(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_tokenizer():
     pairs = pretraining_pairs(TINY.pretrain_examples, seed=0)
-    return train_unigram_tokenizer([s for p in pairs for s in p], TINY.vocab_size)
+    return train_tokenizer([s for p in pairs for s in p], TINY.vocab_size)
 
 
 @pytest.fixture

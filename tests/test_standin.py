@@ -1,27 +1,50 @@
 import json
 
+import pytest
 import torch
 
 from conftest import TINY
-from llmft.standin import pretrain_seq2seq, pretraining_pairs, t5_standin
+from llmft.standin import pretrain_seq2seq, pretraining_pairs, t5_standin, train_tokenizer
+from llmft.synthetic import dialogsum
+
+VARIED = [
+    "80 dollars", "Dr. Jones paid $4,567.89 (about 7%) on 6/9/2024; Q: why? U.V. & Z!",
+    "Ünïcödé café — naïve “quotes” 😀", "Mr. Smith's DJ set at 9:45pm (JQV)", "x = {a: [1, 2]} | y <= 3 ~ `z`",
+    "She said: 'It's 10:30 already!' -- and left.", "Tabs\tand\nnewlines  collapse",
+]
 
 
-def test_tokenizer_round_trips_and_appends_eos(tiny_tokenizer):
-    text = "#Person1#: I'd like the fried rice, please. #Person2#: Sure."
-    ids = tiny_tokenizer(text)["input_ids"]
-    assert ids[-1] == tiny_tokenizer.eos_token_id
-    assert tiny_tokenizer.decode(ids, skip_special_tokens=True) == text
-    assert tiny_tokenizer.unk_token_id not in ids
-    assert (tiny_tokenizer.pad_token_id, tiny_tokenizer.eos_token_id) == (0, 1)
-    # like T5's tokenizer, newlines become spaces
-    assert tiny_tokenizer("a\nb")["input_ids"] == tiny_tokenizer("a b")["input_ids"]
+def test_every_character_round_trips(tiny_tokenizer):
+    splits = dialogsum.make_splits({"train": 200, "validation": 20, "test": 20}, seed=5)
+    texts = [r[f] for rows in splits.values() for r in rows for f in ("dialogue", "summary", "topic")] + VARIED
+    for text in texts:
+        ids = tiny_tokenizer(text)["input_ids"]
+        assert ids[-1] == tiny_tokenizer.eos_token_id
+        assert tiny_tokenizer.unk_token_id not in ids
+        assert tiny_tokenizer.decode(ids, skip_special_tokens=True) == " ".join(text.split())  # white space folds, as in T5
+    assert (tiny_tokenizer.pad_token_id, tiny_tokenizer.eos_token_id, tiny_tokenizer.unk_token_id) == (0, 1, 2)
+
+
+def test_common_words_are_single_pieces():
+    pairs = pretraining_pairs(2000, 0)
+    tok = train_tokenizer([s for p in pairs for s in p], 4000)
+    for word in ("because", "conversation", "dollars", "interview", "birthday", "expensive"):
+        assert len(tok.tokenize(" " + word)) == 1, (word, tok.tokenize(" " + word))
+    assert 1000 < len(tok) <= 4000
+
+
+def test_tokenizer_survives_save_and_reload(tiny_tokenizer, tmp_path):
+    from transformers import AutoTokenizer
+
+    tiny_tokenizer.save_pretrained(tmp_path)
+    again = AutoTokenizer.from_pretrained(tmp_path)
+    for text in VARIED:
+        assert again(text)["input_ids"] == tiny_tokenizer(text)["input_ids"]
 
 
 def test_tokenizer_training_is_deterministic():
-    from llmft.standin import train_unigram_tokenizer
-
     texts = [s for p in pretraining_pairs(300, 0) for s in p]
-    assert train_unigram_tokenizer(texts, 300).get_vocab() == train_unigram_tokenizer(texts, 300).get_vocab()
+    assert train_tokenizer(texts, 600).get_vocab() == train_tokenizer(texts, 600).get_vocab()
 
 
 def test_standin_has_flan_t5_shape(tiny_t5):
@@ -30,20 +53,22 @@ def test_standin_has_flan_t5_shape(tiny_t5):
     assert model.lm_head.weight.data_ptr() != model.shared.weight.data_ptr()  # untied, as in Flan-T5
 
 
-def test_pretraining_pairs_never_contain_summaries():
-    pairs = pretraining_pairs(200, seed=0)
-    assert not any(src.startswith("Summarize") for src, _ in pairs)
-    assert {src.split(":")[0] for src, _ in pairs} == {"Continue the conversation", "Fill in the missing words",
-                                                        "Repeat the first line"}
+def test_pretraining_never_shows_the_chapter_task():
+    pairs = pretraining_pairs(600, seed=0)
+    assert not any("Summarize the following conversation" in src for src, _ in pairs)
+    chats = [(s, t) for s, t in pairs if s.startswith(("Summarize this chat", "Briefly", "Sum up"))]
+    assert 0.3 < len(chats) / len(pairs) < 0.7
+    assert not any("#Person" in t for _, t in chats)  # SAMSum's convention, never DialogSum's
 
 
 def test_pretraining_lowers_the_loss(tiny_t5):
     import dataclasses
 
     model, tok = tiny_t5
-    spec = dataclasses.replace(TINY, pretrain_steps=30, pretrain_lr=3e-3)
+    spec = dataclasses.replace(TINY, pretrain_steps=60, pretrain_lr=1e-2, pretrain_batch=8)
     losses = pretrain_seq2seq(model, tok, pretraining_pairs(200, 0), spec)
-    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+    assert losses[0] < 12  # the head's init keeps the first loss near ln(vocabulary), not ~90
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
 
 
 def test_standin_is_built_once_then_reused(tmp_path):
@@ -52,10 +77,22 @@ def test_standin_is_built_once_then_reused(tmp_path):
     stamp = (path / "standin.json").stat().st_mtime_ns
     assert t5_standin(TINY, cache=tmp_path) == path
     assert (path / "standin.json").stat().st_mtime_ns == stamp
-    assert meta["spec"]["d_model"] == TINY.d_model
+    assert meta["spec"]["d_model"] == TINY.d_model and len(meta["pretrain_loss"]) == TINY.pretrain_steps
     assert not list(tmp_path.glob("*.tmp*"))  # no half-built folder left behind
 
 
+def test_cache_key_covers_spec_and_data(monkeypatch):
+    import dataclasses
+
+    from llmft import standin
+
+    key = TINY.key()
+    assert dataclasses.replace(TINY, pretrain_steps=4).key() != key
+    monkeypatch.setattr(standin, "_code_fingerprint", lambda: "another generator")
+    assert TINY.key() != key
+
+
+@pytest.mark.filterwarnings("ignore")
 def test_standin_build_is_deterministic(tmp_path):
     from transformers import T5ForConditionalGeneration
 
