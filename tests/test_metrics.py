@@ -1,4 +1,6 @@
 import numpy as np
+
+from llmft import metrics
 import pytest
 
 from llmft.metrics import (accuracy, bootstrap_ci, macro_f1, paired_bootstrap, rouge_per_example,
@@ -63,3 +65,32 @@ def test_accuracy_misleads_on_skew_macro_f1_does_not():
     always_zero = [0] * 100
     assert accuracy(y, always_zero) == 0.95
     assert macro_f1(y, always_zero, 2) < 0.5
+
+
+def test_titles_end_no_sentence_and_lsum_still_matches_rouge_score():
+    from rouge_score import rouge_scorer
+
+    text = "Mr. Smith meets Dr. Green. Mrs. Brown and Ms. White leave! Are they late? Yes."
+    assert metrics.split_sentences(text).split("\n") == ["Mr. Smith meets Dr. Green.", "Mrs. Brown and Ms. White leave!",
+                                                         "Are they late?", "Yes."]
+    scorer = rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=True)
+    pred = "Dr. Green meets Mr. Smith. Mrs. Brown leaves."
+    ours = metrics.rouge_per_example([pred], [text])["rougeLsum"][0]
+    theirs = scorer.score(metrics.split_sentences(text), metrics.split_sentences(pred))["rougeLsum"].fmeasure
+    assert ours == theirs
+
+
+def test_several_references_take_the_best_as_rouge_score_does():
+    from rouge_score import rouge_scorer
+
+    refs = ["the cat sat on the mat", "a dog ran in the park", "cats sit"]
+    pred = "a dog ran"
+    ours = metrics.rouge_per_example([pred, pred], [refs, refs[0]])
+    theirs = rouge_scorer.RougeScorer(list(metrics.ROUGE_KEYS), use_stemmer=True).score_multi(refs, pred)
+    for k in metrics.ROUGE_KEYS:
+        assert ours[k][0] == theirs[k].fmeasure and ours[k][0] > ours[k][1]
+
+
+def test_p_value_is_shown_with_its_resolution():
+    assert metrics.paired_bootstrap([0.0] * 50, [1.0] * 50, samples=1000).p_text == "< 0.001"
+    assert metrics.paired_bootstrap([1.0] * 50, [0.0] * 50, samples=1000).p_text == "1.000"

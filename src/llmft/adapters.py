@@ -7,27 +7,29 @@ from pathlib import Path
 import torch
 from peft import PeftModel, get_peft_model, prepare_model_for_kbit_training
 
+from llmft.cases import LoraSpec
 from llmft.models import lora_config
 from llmft.runtime import Run
 
 
-def attach_lora(model, run: Run):
-    """Freeze ``model`` and add the case's LoRA adapter (B starts at zero, so outputs are unchanged).
+def attach_lora(model, run: Run, spec: LoraSpec | None = None):
+    """Freeze ``model`` and add a LoRA adapter (B starts at zero, so outputs are unchanged).
 
-    A's random initialisation is seeded here, so the same run gives the same adapter.
+    ``spec`` defaults to the case's (``run.case.lora``); pass another to try a different rank or
+    targets. A's random initialisation is seeded here, so the same run gives the same adapter.
     """
     torch.manual_seed(run.seed)
-    return get_peft_model(model, lora_config(run.case))
+    return get_peft_model(model, lora_config(run.case, spec))
 
 
-def attach_qlora(model_4bit, run: Run):
+def attach_qlora(model_4bit, run: Run, spec: LoraSpec | None = None):
     """QLoRA: the same adapter on a 4-bit base, after peft's k-bit preparation.
 
     ``prepare_model_for_kbit_training`` freezes the base, casts layer norms to fp32 and,
     with gradient checkpointing, makes the inputs require gradients (peft #137).
     """
     model = prepare_model_for_kbit_training(model_4bit, use_gradient_checkpointing=run.sizes.gradient_checkpointing)
-    return attach_lora(model, run)
+    return attach_lora(model, run, spec)
 
 
 def save_adapter(model, folder: Path) -> int:
@@ -46,3 +48,15 @@ def max_logit_difference(a, b, batch) -> float:
     la = a(**batch).logits.float()
     lb = b(**batch).logits.float()
     return float((la - lb).abs().max())
+
+
+@torch.no_grad()
+def relative_logit_difference(a, b, batch) -> float:
+    """Largest logit difference relative to the logits' own scale (max |logit| of ``a``).
+
+    Merging changes the order of floating-point operations, so logits move by rounding; relative to
+    their scale that is about 1e-6 in fp32 and 1e-3 in half precision, whatever the model's size.
+    """
+    la = a(**batch).logits.float()
+    lb = b(**batch).logits.float()
+    return float((la - lb).abs().max() / la.abs().max().clamp_min(1e-12))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,50 +16,181 @@ from llmft.runtime import Run, hub_errors
 from llmft.standin import cache_root
 from llmft.synthetic import dialogsum
 
-SYNTHETIC = {"dialogsum-flan-t5": dialogsum.make_split}
-# smoke sizes of the synthetic splits, before the profile's sizes select from them
-SYNTHETIC_SPLIT_SIZES = {"train": 2000, "validation": 100, "test": 200}
+SYNTHETIC = {"dialogsum-flan-t5": dialogsum.make_splits}
+# smoke sizes of the synthetic splits, in dialogues (test has three reference rows per dialogue)
+SYNTHETIC_SPLIT_SIZES = {"train": 2000, "validation": 100, "test": 100}
+DATA_ENV = "LLMFT_DATA"
+LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
 def synthetic_files(case: Case, seed: int, cache: Path | None = None) -> dict[str, str]:
     """Write the synthetic splits of ``case`` as JSON lines (once) and return their paths."""
     if case.key not in SYNTHETIC:
         raise ValueError(f"No synthetic stand-in data for case {case.key!r} yet.")
-    folder = (cache or cache_root()) / "data" / f"{case.key}-seed{seed}"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for split, n in SYNTHETIC_SPLIT_SIZES.items():
-        path = folder / f"{split}.jsonl"
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
+    folder = (cache or cache_root()) / "data" / f"{case.key}-seed{seed}-{_generator_fingerprint(case)}"
+    files = {split: folder / f"{split}.jsonl" for split in SYNTHETIC_SPLIT_SIZES}
+    if not all(f.exists() for f in files.values()):
+        folder.mkdir(parents=True, exist_ok=True)
+        for split, rows in SYNTHETIC[case.key](SYNTHETIC_SPLIT_SIZES, seed).items():
+            tmp = files[split].with_suffix(".tmp")
             with tmp.open("w") as fh:
-                for row in SYNTHETIC[case.key](split, n, seed):
+                for row in rows:
                     fh.write(json.dumps(row) + "\n")
-            tmp.rename(path)
-        files[split] = str(path)
+            tmp.rename(files[split])
+    return {split: str(f) for split, f in files.items()}
+
+
+def _generator_fingerprint(case: Case) -> str:
+    import hashlib
+    import inspect
+
+    return hashlib.sha256(inspect.getsource(inspect.getmodule(SYNTHETIC[case.key])).encode()).hexdigest()[:8]
+
+
+def local_files(case: Case, folder: str | Path) -> dict[str, str]:
+    """The split files in ``folder`` (``train.jsonl``, ``test.csv``, ``validation.parquet``...).
+
+    ``train`` is required; ``validation`` and ``test`` are carved from it when absent.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{DATA_ENV} points to {folder}, which is not a folder. It should hold "
+                                f"train/validation/test files ({', '.join(LOCAL_FORMATS)}).")
+    files = {}
+    for split in ("train", "validation", "test"):
+        found = sorted(p for p in folder.iterdir() if p.stem == split and p.suffix in LOCAL_FORMATS)
+        if len(found) > 1:
+            raise ValueError(f"Two {split} files in {folder}: {', '.join(p.name for p in found)}. Keep one.")
+        if found:
+            files[split] = str(found[0])
+    if "train" not in files:
+        raise FileNotFoundError(f"No train file in {folder}: expected train{'/'.join(LOCAL_FORMATS)} with the "
+                                f"fields {', '.join(required_fields(case))}.")
     return files
 
 
-def _take(ds, n: int | None, seed: int):
-    if n is None or n >= len(ds):
+def required_fields(case: Case) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*case.input_fields, case.target_field)))
+
+
+def check_schema(ds, case: Case, split: str) -> None:
+    """A split missing a field the case reads is an error that names what is expected."""
+    missing = [f for f in required_fields(case) if f not in ds.column_names]
+    if missing:
+        raise ValueError(f"The {split} split lacks the field(s) {', '.join(missing)}. Case {case.key!r} expects "
+                         f"{', '.join(required_fields(case))} (it has {', '.join(ds.column_names)}).")
+    if len(ds) == 0:
+        raise ValueError(f"The {split} split is empty.")
+
+
+def carve(ds, fractions: dict[str, float], seed: int) -> dict:
+    """Split ``ds`` deterministically into parts of the given fractions (the rest stays ``train``).
+
+    Rows that share their inputs (the same dialogue with several references) stay in one part,
+    so no carved validation or test input also appears in train.
+    """
+    keys = [json.dumps([row.get(c) for c in sorted(row) if c not in ("summary", "output", "id", "topic", "label")])
+            for row in ds]
+    groups = list(dict.fromkeys(keys))
+    order = np.random.default_rng(seed).permutation(len(groups))
+    out, start = {}, 0
+    for name, frac in fractions.items():
+        n = max(1, int(round(frac * len(groups))))
+        chosen = {groups[i] for i in order[start : start + n]}
+        out[name] = ds.select([i for i, k in enumerate(keys) if k in chosen])
+        start += n
+    rest = {groups[i] for i in order[start:]}
+    out["train"] = ds.select([i for i, k in enumerate(keys) if k in rest])
+    return out
+
+
+def _take(ds, n: int | None, seed: int, group_field: str | None = None):
+    """A seeded sample of ``n`` inputs; rows that share ``group_field`` (several references) stay together."""
+    if group_field is None or group_field not in ds.column_names:
+        if n is None or n >= len(ds):
+            return ds
+        return ds.shuffle(seed=seed).select(range(n))
+    values = list(ds[group_field])
+    groups = list(dict.fromkeys(values))
+    if n is None or n >= len(groups):
         return ds
-    return ds.shuffle(seed=seed).select(range(n))
+    chosen = {groups[i] for i in np.random.default_rng(seed).permutation(len(groups))[:n]}
+    return ds.select([i for i, v in enumerate(values) if v in chosen])
+
+
+def data_source(run: Run) -> str:
+    """Where this run's data comes from, in words (shown beside every result)."""
+    if os.environ.get(DATA_ENV):
+        return f"your files ({DATA_ENV})"
+    if run.profile.offline:
+        return f"synthetic {run.case.dataset_id.split('/')[-1]}-style records"
+    return f"{run.case.dataset_id} from the Hugging Face Hub"
 
 
 def load_splits(run: Run) -> DatasetDict:
-    """train / validation / test for the run: synthetic JSON in ``smoke``, the hub dataset otherwise."""
+    """train / validation / test for the run.
+
+    From ``$LLMFT_DATA`` (a folder with your own train/validation/test files in the dataset's schema)
+    if set, in any profile; else synthetic records in ``smoke``; else the hub dataset. A split the
+    source does not publish (Alpaca's validation and test, AG News' validation) is carved from train.
+    Evaluation splits are sampled by input, so an input's several references stay together.
+    """
     case, sizes = run.case, run.sizes
-    if run.profile.offline:
+    local = os.environ.get(DATA_ENV, "").strip()
+    if local:
+        files = local_files(case, local)
+        raw = DatasetDict({split: load_dataset(LOCAL_FORMATS[Path(f).suffix], data_files=f, split="train")
+                           for split, f in files.items()})
+    elif run.profile.offline:
         raw = load_dataset("json", data_files=synthetic_files(case, run.seed))
     else:
         with hub_errors(f"the dataset {case.dataset_id}", offline=False):
             raw = load_dataset(case.dataset_id, revision=case.dataset_revision)
         raw = DatasetDict({ours: raw[theirs] for ours, theirs in case.splits.items() if theirs})
+    missing = {s: f for s, f in (("validation", 0.05), ("test", 0.05)) if s not in raw}
+    parts = dict(raw)
+    if missing:
+        parts.update(carve(raw["train"], missing, run.seed))
+    for split in ("train", "validation", "test"):
+        check_schema(parts[split], case, split)
+    group = case.input_fields[0]
     return DatasetDict(
-        train=_take(raw["train"], sizes.train_examples, run.seed),
-        validation=_take(raw["validation"], sizes.eval_examples, run.seed),
-        test=_take(raw["test"], sizes.eval_examples, run.seed),
+        train=_take(parts["train"], sizes.train_examples, run.seed),
+        validation=_take(parts["validation"], sizes.eval_examples, run.seed, group),
+        test=_take(parts["test"], sizes.eval_examples, run.seed, group),
     )
+
+
+def group_references(ds, case: Case) -> tuple[list[dict], list[list[str]]]:
+    """One record per distinct input, with the list of all its references, in first-seen order."""
+    records: dict[str, dict] = {}
+    refs: dict[str, list[str]] = {}
+    for row in ds:
+        key = json.dumps([row[f] for f in case.input_fields])
+        records.setdefault(key, row)
+        refs.setdefault(key, []).append(row[case.target_field])
+    return list(records.values()), list(refs.values())
+
+
+def fit_prompt(case: Case, record: dict, tokenizer, max_len: int) -> str:
+    """The prompt for ``record``, shortened so that it fits ``max_len`` tokens *without losing the instruction*.
+
+    Plain truncation cuts the end of the prompt, where the cue ("Summary:") sits. Here the last input
+    field is cut instead, a few tokens at a time, until the whole prompt fits.
+    """
+    prompt = case.format_prompt(record)
+    n = len(tokenizer(prompt)["input_ids"])
+    if n <= max_len:
+        return prompt
+    field = case.input_fields[-1]
+    ids = tokenizer(record[field], add_special_tokens=False)["input_ids"]
+    keep = max(0, len(ids) - (n - max_len))
+    while True:
+        text = tokenizer.decode(ids[:keep], skip_special_tokens=True)
+        prompt = case.format_prompt({**record, field: text})
+        if len(tokenizer(prompt)["input_ids"]) <= max_len or keep == 0:
+            return prompt
+        keep = max(0, keep - 4)
 
 
 def tokenize_seq2seq(ds, tokenizer, case: Case, sizes: Sizes):
@@ -66,7 +198,7 @@ def tokenize_seq2seq(ds, tokenizer, case: Case, sizes: Sizes):
 
     def encode(batch):
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
-        prompts = [case.format_prompt(r) for r in rows]
+        prompts = [fit_prompt(case, r, tokenizer, sizes.max_source_len) for r in rows]
         enc = tokenizer(prompts, max_length=sizes.max_source_len, truncation=True)
         targets = tokenizer(text_target=batch[case.target_field], max_length=sizes.max_target_len, truncation=True)
         enc["labels"] = targets["input_ids"]

@@ -1,15 +1,43 @@
-"""Evaluate a system on held-out data and lay the results out as tables."""
+"""Evaluate systems on held-out data: the tuned models, zero-shot, and trivial baselines; tables.
+
+Scoring is per *input*: an input with several references (DialogSum's test split has three) is
+scored against the best-matching one, and bootstrap intervals resample inputs, not rows.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from llmft.cases import Case
+from llmft.data import fit_prompt, group_references
 from llmft.generation import generate
 from llmft.metrics import ROUGE_KEYS, Estimate, rouge_per_example, summarize
 from llmft.runtime import Run
+
+
+@dataclass
+class EvalSet:
+    """Held-out inputs, one record each, with all their references."""
+
+    records: list[dict]
+    references: list[list[str]]
+
+    @classmethod
+    def from_split(cls, ds, case: Case) -> "EvalSet":
+        records, refs = group_references(ds, case)
+        return cls(records, refs)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def references_per_input(self) -> float:
+        return float(np.mean([len(r) for r in self.references]))
 
 
 @dataclass
@@ -20,35 +48,105 @@ class SystemEval:
     summary: dict[str, Estimate]
 
 
-def evaluate_seq2seq(model, tokenizer, ds, run: Run, name: str) -> SystemEval:
-    """Generate for every example of ``ds`` and score it with ROUGE against the reference."""
+def score(name: str, predictions: list[str], evalset: EvalSet, run: Run) -> SystemEval:
+    per_example = rouge_per_example(predictions, evalset.references)
+    return SystemEval(name, list(predictions), per_example, summarize(per_example, run.sizes.bootstrap_samples, run.seed))
+
+
+def evaluate_seq2seq(model, tokenizer, evalset: EvalSet, run: Run, name: str) -> SystemEval:
+    """Generate for every input and score it with ROUGE against its references."""
     case, s = run.case, run.sizes
-    prompts = [case.format_prompt(r) for r in ds]
+    prompts = [fit_prompt(case, r, tokenizer, s.max_source_len) for r in evalset.records]
     preds = generate(model, tokenizer, prompts, max_source_len=s.max_source_len, max_new_tokens=s.max_new_tokens,
                      batch_size=s.eval_batch_size, desc=f"{name}: generating")
-    per_example = rouge_per_example(preds, ds[case.target_field])
-    return SystemEval(name, preds, per_example, summarize(per_example, s.bootstrap_samples, run.seed))
+    return score(name, preds, evalset, run)
 
 
-def metric_table(evals: list[SystemEval], metrics=ROUGE_KEYS) -> pd.DataFrame:
+# ---------------------------------------------------------------- trivial baselines
+def lead_baseline(evalset: EvalSet, case: Case, turns: int = 2) -> list[str]:
+    """The first ``turns`` lines of the input (for news: the lead sentences), with no model at all."""
+    field = case.input_fields[-1]
+    return [" ".join(r[field].split("\n")[:turns]) for r in evalset.records]
+
+
+def typical_summary(candidates: list[str], limit: int = 150) -> str:
+    """The candidate with the highest mean ROUGE-L against the others: the best single constant answer."""
+    from rouge_score import rouge_scorer
+
+    pool = sorted(set(candidates))[:limit] if len(set(candidates)) > limit else sorted(set(candidates))
+    counts = Counter(candidates)
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+
+    def typicality(c: str) -> float:
+        return sum(counts[o] * scorer.score(o, c)["rougeL"].fmeasure for o in pool if o != c) / max(1, len(pool) - 1)
+
+    return max(pool, key=lambda c: (typicality(c), c))
+
+
+def constant_baseline(train, evalset: EvalSet, case: Case, group_field: str | None) -> tuple[list[str], dict]:
+    """Answer every input with the most typical *training* summary of its group (e.g. topic), else overall.
+
+    The constant is chosen on training data only. It is a stronger baseline than the most frequent
+    summary, which is arbitrary when almost every summary is unique.
+    """
+    targets = list(train[case.target_field])
+    overall = typical_summary(targets)
+    per_group: dict[str, str] = {}
+    if group_field and group_field in train.column_names:
+        by_group: dict[str, list[str]] = {}
+        for g, t in zip(train[group_field], targets):
+            by_group.setdefault(g, []).append(t)
+        per_group = {g: typical_summary(ts) for g, ts in by_group.items() if len(ts) >= 5}
+    preds = [per_group.get(r.get(group_field), overall) if group_field else overall for r in evalset.records]
+    return preds, {"groups": len(per_group), "overall": overall}
+
+
+# ---------------------------------------------------------------- fluency
+WORD = re.compile(r"[a-z]+")
+
+
+def vocabulary(ds, fields: tuple[str, ...]) -> set[str]:
+    """Every lowercase word that occurs in ``fields`` of ``ds`` (the data's own vocabulary)."""
+    return {w for f in fields for text in ds[f] for w in WORD.findall(str(text).lower())}
+
+
+def fluency(predictions: list[str], vocab: set[str], unk: str = "<unk>") -> dict[str, float]:
+    """Share of generated words that are words of ``vocab``; share of outputs with ``unk``; empty outputs."""
+    words = [w for p in predictions for w in WORD.findall(p.lower())]
+    return {
+        "real_word_share": float(np.mean([w in vocab for w in words])) if words else 0.0,
+        "unk_share": float(np.mean([unk in p for p in predictions])) if predictions else 0.0,
+        "empty_share": float(np.mean([not p.strip() for p in predictions])) if predictions else 0.0,
+    }
+
+
+# ---------------------------------------------------------------- tables
+def metric_table(evals: list[SystemEval], metrics=ROUGE_KEYS, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per system: each metric as ``mean [95 % CI]``."""
-    rows = {e.name: {m: str(e.summary[m]) for m in metrics} for e in evals}
+    labels = labels or {}
+    rows = {labels.get(e.name, e.name): {m: str(e.summary[m]) for m in metrics} for e in evals}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("system")
 
 
-def side_by_side(ds, evals: list[SystemEval], field: str, target: str, indices) -> pd.DataFrame:
+def side_by_side(evalset: EvalSet, evals: list[SystemEval], field: str, indices) -> pd.DataFrame:
+    """Input, its first reference, and each system's output, for a few inputs."""
     rows = []
     for i in indices:
-        row = {field: ds[i][field], "reference": ds[i][target]}
+        row = {field: evalset.records[i][field], "reference (1st of " + str(len(evalset.references[i])) + ")":
+               evalset.references[i][0]}
         row.update({e.name: e.predictions[i] for e in evals})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def by_group(ds, evals: list[SystemEval], group_field: str, metric: str = "rougeL") -> pd.DataFrame:
-    """Mean ``metric`` per value of ``group_field`` (e.g. DialogSum's topic), worst first."""
-    groups = np.array(list(ds[group_field]))
-    table = {e.name: {g: float(e.per_example[metric][groups == g].mean()) for g in np.unique(groups)} for e in evals}
-    out = pd.DataFrame(table)
-    out.insert(0, "examples", [int((groups == g).sum()) for g in out.index])
-    return out.sort_values(evals[-1].name).round(3)
+def by_group(evalset: EvalSet, evals: list[SystemEval], group_field: str, metric: str = "rougeL",
+             min_examples: int = 5) -> pd.DataFrame:
+    """Mean ``metric`` per group (e.g. topic) with at least ``min_examples`` inputs; the rest pooled as "other"."""
+    raw = [str(r.get(group_field, "")) for r in evalset.records]
+    counts = Counter(raw)
+    groups = np.array([g if counts[g] >= min_examples else "(other)" for g in raw])
+    names = sorted(set(groups), key=lambda g: (g == "(other)", g))
+    table = {e.name: [float(e.per_example[metric][groups == g].mean()) for g in names] for e in evals}
+    out = pd.DataFrame(table, index=pd.Index(names, name=group_field))
+    out.insert(0, "inputs", [int((groups == g).sum()) for g in names])
+    return out.round(3)

@@ -36,11 +36,35 @@ class MemoryReport:
                 "added_bytes": self.added_bytes}
 
 
+def _reset_kernel_peak() -> bool:
+    """Reset this process's resident-memory high-water mark (Linux: ``clear_refs`` with 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _kernel_peak() -> int | None:
+    """The kernel's record of this process's peak resident memory (``VmHWM``), in bytes."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 class PeakMemory:
     """``with PeakMemory(device) as m: ...`` then ``m.report``.
 
-    On CUDA it reads the allocator's peak (reset on entry). On the CPU a background thread
-    samples the process's resident memory every ``interval`` seconds and keeps the maximum.
+    On CUDA it reads the allocator's peak (reset on entry). On Linux CPUs it resets the kernel's
+    high-water mark of resident memory on entry and reads it on exit, so even a peak that lasts
+    microseconds counts. Elsewhere a background thread samples resident memory every ``interval``
+    seconds and keeps the maximum (it can miss short peaks).
     """
 
     def __init__(self, device: str, interval: float = 0.02):
@@ -53,7 +77,10 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats()
             self._base = torch.cuda.memory_allocated()
         else:
+            self._kernel = _reset_kernel_peak() and _kernel_peak() is not None
             self._base = self._peak = current_rss()
+            if self._kernel:
+                return self
             self._stop = threading.Event()
             self._thread = threading.Thread(target=self._sample, daemon=True)
             self._thread.start()
@@ -68,6 +95,9 @@ class PeakMemory:
         if self.device == "cuda":
             torch.cuda.synchronize()
             self.report = MemoryReport("CUDA peak allocated", self._base, torch.cuda.max_memory_allocated())
+        elif self._kernel:
+            self._peak = max(self._peak, _kernel_peak() or 0, current_rss())
+            self.report = MemoryReport("process peak resident memory", self._base, self._peak)
         else:
             self._stop.set()
             self._thread.join()

@@ -28,6 +28,14 @@ def model_source(run: Run) -> str | Path:
     return run.case.model_id
 
 
+def describe(run: Run, model) -> str:
+    """What actually produced a result, in words: the real model, or the stand-in and its size."""
+    n = sum(p.numel() for p in model.parameters())
+    if run.profile.offline:
+        return f"{n / 1e6:.1f}M-parameter {run.case.architecture.upper()} stand-in of {run.case.model_id}, built here"
+    return f"{run.case.model_id} ({n / 1e6:.0f}M parameters)"
+
+
 def load_tokenizer(run: Run, source: str | Path):
     from transformers import AutoTokenizer
 
@@ -63,9 +71,9 @@ def lora_config(case: Case, spec: LoraSpec | None = None):
 
 
 def compute_dtype(device: str) -> torch.dtype:
-    """bf16 where the GPU has it, fp16 on older GPUs such as the T4, fp32 on the CPU."""
+    """bf16 where the GPU has it natively, fp16 on older GPUs such as the T4, fp32 on the CPU."""
     if device == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
     return torch.float32
 
 

@@ -1,0 +1,89 @@
+"""Loading, bringing your own data, carving splits, and prompts that keep their instruction."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from llmft import data
+from llmft.cases import get_case
+from llmft.evaluation import EvalSet
+
+CASE = get_case("dialogsum-flan-t5")
+
+
+def test_truncation_cuts_the_dialogue_never_the_cue(tiny_tokenizer):
+    record = {"dialogue": "\n".join(f"#Person{1 + i % 2}#: line number {i} of a very long talk." for i in range(80))}
+    for limit in (24, 40, 64):
+        prompt = data.fit_prompt(CASE, record, tiny_tokenizer, limit)
+        assert prompt.startswith("Summarize the following conversation:") and prompt.endswith("Summary:")
+        assert len(tiny_tokenizer(prompt)["input_ids"]) <= limit
+    short = {"dialogue": "#Person1#: Hi."}
+    assert data.fit_prompt(CASE, short, tiny_tokenizer, 64) == CASE.format_prompt(short)
+
+
+def test_tokenized_inputs_end_with_the_cue(tiny_run, tiny_tokenizer):
+    splits = data.load_splits(tiny_run)
+    tok = data.tokenize_seq2seq(splits["train"], tiny_tokenizer, CASE, tiny_run.sizes)
+    cue = tiny_tokenizer("Summary:", add_special_tokens=False)["input_ids"]
+    for ids in tok["input_ids"]:
+        assert len(ids) <= tiny_run.sizes.max_source_len and ids[-1 - len(cue) : -1] == cue
+
+
+def test_smoke_test_split_keeps_references_together(tiny_run):
+    splits = data.load_splits(tiny_run)
+    test = EvalSet.from_split(splits["test"], CASE)
+    assert len(test) == tiny_run.sizes.eval_examples and test.references_per_input == 3
+    assert not set(splits["test"]["dialogue"]) & set(splits["train"]["dialogue"])
+
+
+def _write(folder, split, rows, fmt):
+    folder.mkdir(exist_ok=True)
+    df = pd.DataFrame(rows)
+    if fmt == "jsonl":
+        (folder / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    elif fmt == "csv":
+        df.to_csv(folder / f"{split}.csv", index=False)
+    else:
+        df.to_parquet(folder / f"{split}.parquet")
+
+
+ROWS = [{"id": f"x{i}", "dialogue": f"#Person1#: Hello {i}.\n#Person2#: Hi.", "summary": f"They greet {i}.",
+         "topic": "greeting"} for i in range(60)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_your_own_files_in_any_format_and_carved_splits(tiny_run, tmp_path, monkeypatch, fmt):
+    _write(tmp_path / "mine", "train", ROWS, fmt)
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "mine"))
+    splits = data.load_splits(tiny_run)
+    assert data.data_source(tiny_run) == "your files (LLMFT_DATA)"
+    seen = [set(splits[s]["dialogue"]) for s in ("train", "validation", "test")]
+    assert seen[0] and seen[1] and seen[2]
+    assert not (seen[0] & seen[1]) and not (seen[0] & seen[2]) and not (seen[1] & seen[2])
+    again = data.load_splits(tiny_run)
+    assert again["test"]["id"] == splits["test"]["id"]  # carving is deterministic
+
+
+def test_missing_field_or_split_is_a_clear_error(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "nothing"))
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        data.load_splits(tiny_run)
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "empty"))
+    with pytest.raises(FileNotFoundError, match="No train file.*dialogue, summary"):
+        data.load_splits(tiny_run)
+    _write(tmp_path / "bad", "train", [{"text": "no dialogue here", "summary": "x"}] * 30, "jsonl")
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "bad"))
+    with pytest.raises(ValueError, match="lacks the field.*dialogue"):
+        data.load_splits(tiny_run)
+
+
+def test_carving_keeps_an_inputs_references_together():
+    from datasets import Dataset
+
+    rows = [{"dialogue": f"d{i // 3}", "summary": f"s{i}"} for i in range(90)]
+    parts = data.carve(Dataset.from_list(rows), {"validation": 0.1, "test": 0.1}, seed=0)
+    groups = [set(parts[s]["dialogue"]) for s in ("train", "validation", "test")]
+    assert sum(len(g) for g in groups) == 30 and not (groups[0] & groups[2])
+    assert all(len(parts[s]) == 3 * len(g) for s, g in zip(("train", "validation", "test"), groups))
