@@ -206,7 +206,7 @@ for case in CASES.values():
     rows.append({"case": case.number, "model": case.model_id,
                  "LoRA": f"r={case.lora.r} on " + ", ".join(case.lora.target_modules),
                  "base parameters": base_params, "trainable (formula)": formula, "trainable (peft)": peft_count.trainable,
-                 "trainable share": f"{100 * formula / base_params:.2f} %",
+                 "trainable share": f"{100 * formula / peft_count.total:.2f} %",
                  "adapter (MiB, predicted)": round(4 * formula / 2**20, 2)})
     assert formula == peft_count.trainable, case.key
 table = pd.DataFrame(rows).set_index("case")
@@ -248,12 +248,15 @@ for number, mib in measured.items():
 #
 # ## Exercises
 #
-# 1. **Initialisation.** Start $B$ random and $A$ at zero instead. Does the layer still start as the base
-#    model? Does the gradient reach both matrices at step one? *Hint: differentiate $BAx$ with respect to
-#    $A$ when $B = 0$.*
-# 2. **rsLoRA.** Refit the rank experiment with ranks 4 to 64 and a fixed learning rate, once with
-#    $\alpha/r$ and once with $\alpha/\sqrt{r}$ applied to the factors. Which converges faster at high rank?
-#    *Hint: the update's size at initialisation differs by a factor $\sqrt{r}$.*
+# 1. **Initialisation.** Start $B$ random and $A$ at zero instead (swap what `LoRALinear.__init__` does).
+#    Does the layer still start as the base model? Which factor receives a gradient at step one?
+#    *Hint: for $h = BAx$, the gradient with respect to $B$ is $g\,(Ax)^\top$ and with respect to $A$ it is
+#    $B^\top g\, x^\top$, where $g$ is the gradient arriving at $h$: one of them is zero when $A = 0$.*
+# 2. **rsLoRA.** Build `lora.randomize_b(lora.LoRALinear(nn.Linear(256, 192), r, alpha=16))` for r = 4, 16 and
+#    64, and print the norm of `delta_weight()`; repeat with `rslora=True`. How does the size of the update
+#    change with r in each case? *Hint: with random factors, $\lVert BA \rVert$ grows like $\sqrt{r}$, so
+#    $\alpha/r$ shrinks the update like $1/\sqrt{r}$ while $\alpha/\sqrt{r}$ keeps it steady, which is why a
+#    learning rate tuned at one rank still works at another with rsLoRA.*
 # 3. **Targets.** Using `lora.lora_params` and `dataclasses.replace`, find the Llama-3-8B rank that makes
 #    LoRA on all projections as large as r = 64 on query and value only. *Hint: the count is linear in r.*
 # 4. **Not low rank.** Fit a random full-rank $96 \times 64$ target. How does the error fall with $r$

@@ -335,9 +335,11 @@ fig.tight_layout()
 #    helping? *Hint: count how many blocks contain the outlier.*
 # 2. **Other distributions.** Quantize Student-t weights (`torch.distributions.StudentT(4)`) with Int4,
 #    FP4 and NF4. Does NF4 still win? *Hint: NF4 was designed for the normal distribution's quantiles.*
-# 3. **Sequence length.** In the memory table, double the sequence length to 1024 for Llama-3-8B with
-#    and without gradient checkpointing (`checkpointing=False`). Which term grows fastest? *Hint: look at
-#    the $5 a s / h$ term.*
+# 3. **Sequence length.** Recompute Llama-3-8B's activation memory with `mm.activation_bytes` at
+#    `seq=512` and `seq=1024`, each with `checkpointing=True` and `checkpointing=False`. Which setting grows
+#    fastest with the sequence length? *Hint: per layer the formula is $s b h (34 + 5 a s / h)$ bytes
+#    (`llmft.memory_model`): the first term grows like $s$, the attention-score term like $s^2$; with
+#    checkpointing only each layer's input is kept.*
 # 4. **8-bit states.** Extend `training_memory` with an option for 8-bit optimizer states (2 bytes per
 #    trained parameter). How much does it save for QLoRA on Llama-3-8B? *Hint: the adapter has 168M
 #    parameters.*

@@ -269,8 +269,9 @@ assert skew.iloc[0, 0] > 0.85 and skew.iloc[0, 1] < 0.3
 #
 # ## Exercises
 #
-# 1. **Stemming.** Find a pair where stemming *lowers* ROUGE-1. *Hint: Porter's stemmer sometimes maps
-#    unrelated words to one stem.*
+# 1. **Stemming.** Stemming can only add matches, never remove them. Find a pair where it *raises*
+#    ROUGE-1 for a wrong reason. *Hint: Porter's stemmer maps some unrelated words to one stem, for example
+#    "university" and "universe" (both "univers"), or "general" and "generous" (both "gener").*
 # 2. **Length.** Make predictions longer by repeating words of the reference. What happens to ROUGE-1
 #    precision, recall and F1? *Hint: matches are clipped at the reference's counts.*
 # 3. **Smaller effects.** Rerun the sampling study with B better by 0.01. How many documents does the

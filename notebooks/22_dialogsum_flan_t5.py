@@ -25,11 +25,12 @@
 # every system with ROUGE {cite}`lin2004rouge`, with confidence intervals, and keep the results.
 #
 # **What you will learn**
-# - how to load a seq2seq model and measure a zero-shot baseline you can trust;
+# - how to load a seq2seq model and measure a zero-shot baseline, and the *trivial* baselines a tuned model must beat;
 # - how many parameters LoRA trains, by formula, and how to check it against `peft`;
 # - how to fine-tune a LoRA adapter with the Hugging Face `Trainer`, and what it costs in time and memory;
 # - how QLoRA changes memory and quality;
-# - how to tell a real improvement from noise (bootstrap intervals, a paired test);
+# - how to tell a real improvement from noise (bootstrap intervals, a paired test), and what ROUGE rewards;
+# - why padding and batching decide how many useful tokens per second you train on;
 # - how to save, reload and merge an adapter.
 #
 # **Prerequisites**: Python, a first idea of what a transformer is. The Foundations part explains LoRA,
@@ -39,7 +40,7 @@
 #
 # | profile | hardware | model and data | time |
 # |---|---|---|---|
-# | `smoke` | any CPU, offline | a 1M-parameter T5 stand-in, synthetic DialogSum-style dialogues | about 3 minutes (measured in CI) |
+# | `smoke` | any CPU, offline | a T5 stand-in of a few million parameters built on this machine, synthetic DialogSum-style dialogues | a few minutes; the times are printed below |
 # | `t4` | Colab T4, 15 GB | `google/flan-t5-base`, 4,000 training dialogues, 200 test dialogues | sized for under 45 minutes; not yet timed on a T4 |
 # | `full` | a bigger GPU | the full DialogSum train and test splits | longer |
 #
@@ -52,7 +53,7 @@
 # Elsewhere, install it once with `make install` (see the README).
 
 # %% tags=["skip-execution", "hide-output"]
-# %pip install -q "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
+# %pip install "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
 
 # %% [markdown]
 # `start` picks the profile (`LLMFT_PROFILE` if set, else `t4` on a GPU, else `smoke`), fixes the
@@ -65,12 +66,14 @@ run = start("dialogsum-flan-t5")
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from llmft import adapters, data, lora, models, plots
-from llmft.evaluation import by_group, evaluate_seq2seq, metric_table, side_by_side
+from llmft.display import captioned, examples, text_table
+from llmft.evaluation import (EvalSet, by_group, constant_baseline, evaluate_seq2seq, fluency, lead_baseline,
+                              metric_table, score, vocabulary)
 from llmft.metrics import paired_bootstrap
-from llmft.train import train_adapter
+from llmft.train import compare_batching, settings_table, train_adapter
 
 pd.set_option("display.max_colwidth", 120)
 case, sizes = run.case, run.sizes
@@ -79,61 +82,119 @@ case, sizes = run.case, run.sizes
 # ## Load the model and tokenizer
 #
 # In `t4` and `full` this is `google/flan-t5-base` from the Hugging Face Hub. In `smoke` it is a
-# stand-in of the same family built on this machine: a T5 with gated-GELU feed-forward layers and an
-# untied output head, like Flan-T5, but only about one million parameters, a tokenizer trained here,
-# and a short pre-training on generic text-to-text tasks (continue a conversation, fill in missing
-# words, repeat a line). It never saw a summary. The first run builds and caches it (about a minute).
+# **stand-in** of the same family built on this machine: a T5 with gated-GELU feed-forward layers and an
+# untied output head, like Flan-T5, but a few million parameters instead of 250 million. Its tokenizer is
+# trained here (every character round-trips: unknown characters fall back to bytes) and it is pre-trained
+# for a few minutes on generic text-to-text tasks. Like Flan-T5, whose instruction tuning included
+# summarising chats (SAMSum, where people are named), it has also learnt to summarise synthetic chats
+# *in which people use names*, with other prompts. It has never seen DialogSum's convention of
+# `#Person1#` tags in a summary, nor this chapter's prompt. The first run builds and caches it.
+#
+# Every table and figure below names what produced it, because a stand-in's numbers are not Flan-T5's.
 
 # %%
 source = models.model_source(run)
 tokenizer = models.load_tokenizer(run, source)
 base = models.load_model(run, source)
 n_base = models.count_params(base)
-print(f"{source}: {n_base.total:,} parameters, vocabulary of {len(tokenizer):,} tokens")
+produced_by = models.describe(run, base)
+data_label = data.data_source(run)
+label = f"{run.profile.name} profile: {produced_by}; {data_label}"
+print(f"Model: {produced_by}; vocabulary of {len(tokenizer):,} tokens")
+print(f"Data: {data_label}")
 
 # %% [markdown]
 # ## Look at the data
 #
-# Each DialogSum record has an `id`, a `dialogue` whose turns start with `#Person1#:` or `#Person2#:`,
-# a human-written `summary` and a `topic`. We train on `train` and report on `test`, which training never sees.
+# Each DialogSum record has an `id`, a `dialogue` whose turns start with `#Person1#:`, `#Person2#:` (now
+# and then `#Person3#:`), a human-written `summary` and a free-text `topic`. The test split holds each
+# dialogue three times, with three different reference summaries: we score against all three and count
+# each dialogue once.
 
 # %%
 splits = data.load_splits(run)
-display(pd.DataFrame({name: [len(ds)] for name, ds in splits.items()}, index=["examples"]))
-print(splits["train"][0]["dialogue"])
-print("\nSummary:", splits["train"][0]["summary"])
+train, test_rows = splits["train"], splits["test"]
+test = EvalSet.from_split(test_rows, case)
+display(pd.DataFrame({"rows": [len(ds) for ds in splits.values()],
+                      "dialogues": [len(set(ds["dialogue"])) for ds in splits.values()]}, index=list(splits)))
+example = text_table(pd.DataFrame({"dialogue": [test.records[0]["dialogue"]],
+                                   "references": ["\n".join(f"({i + 1}) {r}" for i, r in enumerate(test.references[0]))]}),
+                     caption=f"One test dialogue and its {len(test.references[0])} reference summaries ({data_label})")
+display(example)
 
 # %% [markdown]
-# How long are the inputs in tokens, with the prompt around them? Anything beyond the limit is cut off,
-# and a summary cannot mention what the model never read.
+# How long are the inputs in words and in tokens, with the prompt around them? Anything beyond the
+# limit is cut off, and a summary cannot mention what the model never read. When a dialogue is too long
+# we cut the *dialogue*, never the instruction or the closing cue "Summary:" (`data.fit_prompt`).
 
 # %%
-train = splits["train"]
+words = pd.Series([len(d.split()) for d in train["dialogue"]])
+summary_words = pd.Series([len(t.split()) for t in train["summary"]])
+display(captioned(pd.DataFrame({
+    "dialogue words": words.describe(percentiles=[0.5, 0.95])[["mean", "50%", "95%", "max"]],
+    "summary words": summary_words.describe(percentiles=[0.5, 0.95])[["mean", "50%", "95%", "max"]],
+}).T, f"Training split ({data_label})"))
+stats = pd.Series({
+    "distinct topics": len(set(train["topic"])),
+    "summaries naming #PersonN#": f"{100 * sum('#Person' in t for t in train['summary']) / len(train):.0f} %",
+    "dialogues with three speakers": f"{100 * sum('#Person3#' in d for d in train['dialogue']) / len(train):.1f} %",
+    "references per test dialogue": f"{test.references_per_input:.0f}",
+    "test dialogues also in train": len(set(test_rows["dialogue"]) & set(train["dialogue"])),
+})
+display(stats.to_frame("training split"))
 prompt_lengths = data.token_lengths([case.format_prompt(r) for r in train], tokenizer)
 summary_lengths = data.token_lengths(train["summary"], tokenizer)
-display(pd.DataFrame({
-    "prompt + dialogue": data.length_stats(prompt_lengths, sizes.max_source_len).row(),
-    "summary": data.length_stats(summary_lengths, sizes.max_target_len).row(),
-}).T)
 fig = plots.length_histogram({"prompt + dialogue": prompt_lengths, "summary": summary_lengths},
                              {"prompt + dialogue": sizes.max_source_len, "summary": sizes.max_target_len},
-                             "Token lengths in the training split")
+                             f"Token lengths, training split ({run.profile.name} profile)")
 
 # %% [markdown]
-# ## Zero-shot baseline
+# ## Zero-shot, and the baselines a tuned model must beat
 #
-# Before training anything, we ask the base model with the prompt
-# *"Summarize the following conversation:"* and score its answers on the test split. Decoding is greedy
-# with `no_repeat_ngram_size=3`, the same for every system in this chapter, so that differences come from
-# the weights alone. Each score is a mean F1 over test dialogues with a 95 % bootstrap interval.
+# Before training anything, we ask the base model with the prompt *"Summarize the following
+# conversation:"* and score its answers on the test dialogues. Decoding is greedy with a mild repetition
+# penalty, the same for every system, so that differences come from the weights alone.
+#
+# A model is only useful if it beats answers that need no model at all. Two **trivial baselines**:
+# - **lead**: the first two turns of the dialogue, copied;
+# - **constant**: for every test dialogue, the single most typical *training* summary of its topic (the one
+#   with the highest mean ROUGE-L against the others), chosen without looking at the test dialogue.
+#
+# Each score is a mean F1 over test dialogues (best of the references) with a 95 % bootstrap interval.
+# Beside the scores, two checks that the text is real text: the share of generated words that are words
+# of the data's vocabulary, and the share of outputs containing `<unk>`.
 
 # %%
-test = splits["test"]
-zero_shot = evaluate_seq2seq(base, tokenizer, test, run, "zero_shot")
-display(metric_table([zero_shot]))
-display(side_by_side(test, [zero_shot], "dialogue", "summary", range(2)))
+vocab = vocabulary(train, (*case.input_fields, case.target_field))
+zero_shot = evaluate_seq2seq(base, tokenizer, test, run, "zero-shot")
+lead = score("lead (first two turns)", lead_baseline(test, case), test, run)
+const_preds, const_info = constant_baseline(train, test, case, "topic")
+constant = score("constant (typical summary of the topic)", const_preds, test, run)
+baselines = [zero_shot, lead, constant]
+
+
+def quality_table(systems):
+    table = metric_table(systems)
+    flu = {e.name: fluency(e.predictions, vocab) for e in systems}
+    table["real words"] = [f"{100 * flu[e.name]['real_word_share']:.1f} %" for e in systems]
+    table["outputs with <unk>"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in systems]
+    return (table.style.set_caption(f"ROUGE F1 [95 % CI] on {len(test)} test dialogues, {label}")
+            .format_index(escape="html", axis=1))
+
+
+display(quality_table(baselines))
+display(examples(test, baselines, range(2), "dialogue", f"Outputs on two test dialogues ({label})"))
 
 # %% [markdown]
+# ```{admonition} What to expect on a T4, with the real model
+# :class: tip
+# Published runs of this configuration report ROUGE-1/2/L of 0.233 / 0.076 / 0.202 for Flan-T5-base
+# zero-shot and 0.408 / 0.163 / 0.325 after LoRA, with full fine-tuning at 0.422 / 0.180 / 0.338
+# {cite}`dlai2023genai`. They come from another training run, size and evaluation set (and `evaluate`'s
+# ROUGE against one reference), so compare the direction and size of the gain, not the third decimal.
+# The table above comes from the profile and model it names.
+# ```
+#
 # ## LoRA for this model
 #
 # LoRA freezes every weight matrix $W \in \mathbb{R}^{d_\text{out} \times d_\text{in}}$ and learns a
@@ -158,9 +219,9 @@ real = models.real_size_on_meta(case)
 real_lora = models.count_params(adapters.attach_lora(real, run))
 by_formula = lora.lora_params(case)
 display(pd.DataFrame({
-    "LoRA parameters by formula": [by_formula],
-    "trainable parameters (peft)": [real_lora.trainable],
-    "all parameters (peft)": [real_lora.total],
+    "LoRA parameters by formula": [f"{by_formula:,}"],
+    "trainable parameters (peft)": [f"{real_lora.trainable:,}"],
+    "all parameters (peft)": [f"{real_lora.total:,}"],
     "trainable share": [f"{real_lora.percent:.2f} %"],
 }, index=[case.model_id]))
 assert by_formula == real_lora.trainable, "the formula and peft disagree"
@@ -168,25 +229,49 @@ del real
 
 # %% [markdown]
 # DeepLearning.AI's course lab reports 3,538,944 of 251,116,800 parameters trainable (1.41 %) for this
-# configuration {cite}`dlai2023genai`; the table above recomputes both numbers.
-#
+# configuration {cite}`dlai2023genai`; the table above recomputes both numbers. On disk, the adapter's
+# weights take 4 bytes each in fp32:
+
+# %%
+print(f"{real_lora.trainable:,} parameters x 4 bytes = {real_lora.trainable * 4 / 2**20:.1f} MiB for Flan-T5-base's adapter")
+
+# %% [markdown]
 # ## Fine-tune with LoRA
 #
 # We tokenize prompt and summary (labels padded with -100 are ignored by the loss), attach the adapter and
-# train with the `Trainer`. On a T4 the T5 family trains in fp32: it overflows in fp16, and a T4 has no bf16.
+# train with the Hugging Face `Trainer`. Its settings for this profile: on a T4 the T5 family trains in
+# fp32, because it overflows in fp16 and a T4 has no native bf16.
 
 # %%
 tokenized = data.tokenize_seq2seq(train, tokenizer, case, sizes)
+display(pd.DataFrame({"LoRA": settings_table(run)}).rename_axis(f"{run.profile.name} profile"))
 lora_model = adapters.attach_lora(base, run)
 lora_params = models.count_params(lora_model)
 print(f"trainable: {lora_params.trainable:,} of {lora_params.total:,} ({lora_params.percent:.2f} %)")
 lora_report = train_adapter(lora_model, tokenizer, tokenized, run, run.results_dir / case.key / "checkpoints-lora")
 print(f"{lora_report.steps} steps in {lora_report.seconds:.0f} s, {lora_report.precision}, "
-      f"peak memory {lora_report.memory.peak_bytes / 2**20:.0f} MiB ({lora_report.memory.kind})")
+      f"{lora_report.tokens_per_second:,.0f} useful tokens/s ({100 * lora_report.padding_share:.0f} % padding), "
+      f"peak memory {lora_report.memory.peak_bytes / 2**20:,.0f} MiB ({lora_report.memory.kind})")
 
 # %%
-lora = evaluate_seq2seq(lora_model, tokenizer, test, run, "lora")
-display(metric_table([zero_shot, lora]))
+tuned = evaluate_seq2seq(lora_model, tokenizer, test, run, "LoRA")
+display(quality_table([zero_shot, lead, constant, tuned]))
+
+# %% [markdown]
+# ## Padding, batching and useful tokens per second
+#
+# A batch is as long as its longest example; everything shorter is padded, and padding costs compute
+# without teaching anything. Three ways to batch the same data, each for a few steps from the same start:
+# **fixed** padding to the maximum length (what the source project did), **dynamic** padding to the longest
+# example of a random batch, and dynamic padding with **length grouping** (batches of similar length; the
+# run above used it).
+
+# %%
+probe_steps = 12
+probe = compare_batching(run, lambda r: adapters.attach_lora(models.load_model(r, source), r), tokenizer, tokenized,
+                         run.results_dir / case.key / "probe", steps=probe_steps)
+display(pd.DataFrame(probe).set_index("batching").style.set_caption(
+    f"{probe_steps} training steps each, batch {sizes.batch_size}; {label}"))
 
 # %% [markdown]
 # ## QLoRA: the same adapter on a 4-bit base
@@ -210,8 +295,8 @@ if qlora_ok:
     qlora_report = train_adapter(qlora_model, tokenizer, tokenized, run,
                                  run.results_dir / case.key / "checkpoints-qlora", quantized=True)
     print(f"{qlora_report.steps} steps in {qlora_report.seconds:.0f} s with {qlora_report.optimizer}, "
-          f"peak memory {qlora_report.memory.peak_bytes / 2**20:.0f} MiB")
-    qlora = evaluate_seq2seq(qlora_model, tokenizer, test, run, "qlora")
+          f"peak memory {qlora_report.memory.peak_bytes / 2**20:,.0f} MiB")
+    qlora = evaluate_seq2seq(qlora_model, tokenizer, test, run, "QLoRA")
 
 # %% [markdown]
 # Not every weight shrinks: T5 keeps its embeddings and the feed-forward output matrices `wo` out of 4-bit
@@ -227,64 +312,80 @@ if qlora_ok:
 histories = {"LoRA": lora_report.loss_history}
 if qlora is not None:
     histories["QLoRA"] = qlora_report.loss_history
-fig = plots.loss_curves(histories, f"Training loss ({run.profile.name} profile)")
+fig = plots.loss_curves(histories, f"Training loss ({run.profile.name} profile, {produced_by})")
 
 # %%
-systems = [zero_shot, lora] + ([qlora] if qlora is not None else [])
-display(metric_table(systems))
+systems = [zero_shot, lead, constant, tuned] + ([qlora] if qlora is not None else [])
+display(quality_table(systems))
 fig = plots.metric_bars({e.name: e.summary for e in systems}, ("rouge1", "rouge2", "rougeL", "rougeLsum"),
-                        f"ROUGE on {len(test)} test dialogues (95 % bootstrap CI)")
+                        f"ROUGE on {len(test)} test dialogues (95 % CI)\n{produced_by}")
 
 # %% [markdown]
 # Overlapping intervals do not settle whether one system beats another on *these* dialogues. A
-# **paired bootstrap** {cite}`koehn2004significance` resamples the test dialogues, keeping each dialogue's two scores together, and
-# looks at the difference: if its 95 % interval lies above zero, the improvement is not noise.
+# **paired bootstrap** {cite}`koehn2004significance` resamples the test dialogues 1,000 times, keeping each
+# dialogue's two scores together, and looks at the difference B − A: its 95 % interval, and $p$, the share
+# of resamples in which B does *not* beat A (a one-sided bootstrap p-value). An interval above zero means
+# the improvement is not noise.
 
 # %%
-comparisons = {"lora_vs_zero_shot": (zero_shot, lora)}
+best_trivial = max([lead, constant], key=lambda e: e.summary["rougeL"].mean)
+comparisons = {"LoRA vs zero-shot": (zero_shot, tuned), f"LoRA vs {best_trivial.name}": (best_trivial, tuned)}
 if qlora is not None:
-    comparisons["qlora_vs_lora"] = (lora, qlora)
+    comparisons["QLoRA vs LoRA"] = (tuned, qlora)
 paired = {name: {m: paired_bootstrap(a.per_example[m], b.per_example[m], sizes.bootstrap_samples, run.seed)
                  for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")} for name, (a, b) in comparisons.items()}
-display(pd.DataFrame({name: {m: f"{c.diff} (p = {c.p_value:.3f})" for m, c in cmp.items()}
-                      for name, cmp in paired.items()}).T)
+display(pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items()}
+                      for name, cmp in paired.items()}).T.style.set_caption(f"Difference B − A [95 % CI]; {label}"))
 
 # %% [markdown]
-# Side by side on a few test dialogues, then where the tuned model fails: ROUGE-L by topic, and the
-# dialogues it summarises worst.
+# **What this says about ROUGE.** The constant baseline answers every dialogue of a topic with the same
+# sentence, yet it scores well: summaries of one kind share most of their words ("#Person2# buys ... for
+# ... dollars"), and with three references one of them usually matches its phrasing. A tuned model earns
+# its ROUGE only on the words the constant gets wrong: *which* outcome, item, price, day or person. So a
+# ROUGE gain over zero-shot alone proves little; the gain over the best trivial baseline, with fluent
+# text, is the claim worth checking.
+#
+# Side by side on a few test dialogues, then where the tuned model fails: ROUGE-L by topic (topics with at
+# least five test dialogues; the rest pooled), and the dialogues it summarises worst.
 
 # %%
-display(side_by_side(test, systems, "dialogue", "summary", range(3)))
-display(by_group(test, systems, "topic"))
-worst = lora.per_example["rougeL"].argsort()[:3].tolist()
-display(side_by_side(test, [lora], "dialogue", "summary", worst))
+display(examples(test, [zero_shot, constant, tuned] + ([qlora] if qlora else []), range(3), "dialogue",
+                 f"The first three test dialogues ({label})"))
+display(by_group(test, [zero_shot, constant, tuned], "topic").style.set_caption(
+    f"Mean ROUGE-L by topic; 'inputs' counts test dialogues per row ({label})").format(precision=3))
+worst = tuned.per_example["rougeL"].argsort()[:3].tolist()
+display(examples(test, [tuned], worst, "dialogue", f"Lowest ROUGE-L for LoRA ({label})"))
 
 # %% [markdown]
 # ## Save, reload, merge
 #
-# The adapter alone is saved: a few megabytes for Flan-T5-base instead of a second copy of the model.
-# We reload it onto a fresh base and check that it gives the same outputs, then merge it into the base
-# weights ($W \leftarrow W + \frac{\alpha}{r} BA$), which removes LoRA's extra matrix products at inference.
-# Merging needs a base in full precision, not 4-bit.
+# The adapter alone is saved: for Flan-T5-base that is the 13.5 MiB computed above, instead of a second
+# copy of the model. We reload it onto a fresh base and check that it gives the same outputs, then merge it
+# into the base weights ($W \leftarrow W + \frac{\alpha}{r} BA$), which removes LoRA's extra matrix
+# products at inference. Merging changes the order of floating-point operations, so logits move by
+# rounding: we compare them relative to their scale, and generate with the same batches. Merging needs a
+# base in full precision, not 4-bit.
 
 # %%
 adapter_dir = run.results_dir / case.key / "adapter-lora"
 adapter_bytes = adapters.save_adapter(lora_model, adapter_dir)
 reloaded = adapters.load_adapter(models.load_model(run, source), adapter_dir)
-check = test.select(range(min(8, len(test))))
-batch = tokenizer([case.format_prompt(r) for r in check], text_target=list(check["summary"]), padding=True,
-                  truncation=True, max_length=sizes.max_source_len, return_tensors="pt").to(run.device)
+check = EvalSet(test.records[:8], test.references[:8])
+batch = tokenizer([case.format_prompt(r) for r in check.records], text_target=[r[0] for r in check.references],
+                  padding=True, truncation=True, max_length=sizes.max_source_len, return_tensors="pt").to(run.device)
 reload_diff = adapters.max_logit_difference(lora_model, reloaded, batch)
 merged = reloaded.merge_and_unload()
-merge_diff = adapters.max_logit_difference(lora_model, merged, batch)
-same_text = evaluate_seq2seq(merged, tokenizer, check, run, "merged").predictions == lora.predictions[: len(check)]
+merge_diff = adapters.relative_logit_difference(lora_model, merged, batch)
+tolerance = 1e-5 if run.device == "cpu" else 1e-3
+same_text = (evaluate_seq2seq(merged, tokenizer, check, run, "merged").predictions
+             == evaluate_seq2seq(lora_model, tokenizer, check, run, "LoRA").predictions)
 display(pd.DataFrame({
-    "adapter on disk (KiB)": [round(adapter_bytes / 1024, 1)],
+    "adapter on disk (KiB)": [f"{adapter_bytes / 1024:,.1f}"],
     "max |logit diff|, reloaded": [reload_diff],
-    "max |logit diff|, merged": [merge_diff],
+    "max |logit diff| / max |logit|, merged": [f"{merge_diff:.1e}"],
     "merged gives the same summaries": [same_text],
 }))
-assert reload_diff == 0.0 and merge_diff < 1e-4 and same_text
+assert reload_diff == 0.0 and merge_diff < tolerance and same_text
 
 # %% [markdown]
 # ## Results file
@@ -295,53 +396,71 @@ assert reload_diff == 0.0 and merge_diff < 1e-4 and same_text
 # %%
 from llmft import results
 
+flu = {e.name: fluency(e.predictions, vocab) for e in systems}
 payload = results.build(
     run,
-    systems={e.name: e.summary for e in systems},
-    comparisons=paired,
+    systems={key: e.summary for key, e in (("zero_shot", zero_shot), ("lead", lead), ("constant", constant),
+                                           ("lora", tuned), ("qlora", qlora)) if e is not None},
+    comparisons={name.replace(" ", "_"): cmp for name, cmp in paired.items()},
+    produced_by={"model": produced_by, "data": data_label, "test_inputs": len(test),
+                 "references_per_input": test.references_per_input},
+    fluency=flu,
     parameters={"base_total": n_base.total, "lora_trainable": lora_params.trainable,
                 "real_model": {"id": case.model_id, "lora_trainable": real_lora.trainable, "total": real_lora.total}},
     training={"lora": lora_report.as_dict(), **({"qlora": qlora_report.as_dict()} if qlora is not None else {})},
+    throughput=probe,
     adapter_bytes=adapter_bytes,
     qlora_status=qlora_reason,
 )
-print("wrote", results.write(run.results_path, payload))
+print("wrote", results.write(run.results_path, payload).relative_to(run.results_dir.parent))
 
 # %% [markdown]
-# In `smoke`, the chapter checks its own claim: LoRA beats the zero-shot baseline on held-out dialogues,
-# with the paired bootstrap's lower bound for ROUGE-L above zero.
+# In `smoke`, the chapter checks its own claims on held-out dialogues: LoRA beats zero-shot, with the
+# paired bootstrap's lower bound for ROUGE-L above zero, and its text is real text (at least 95 % real
+# words, no `<unk>`). Whether it also beats the best trivial baseline is printed, not assumed.
 
 # %%
-gain = paired["lora_vs_zero_shot"]["rougeL"]
-print(f"ROUGE-L gain of LoRA over zero-shot: {gain.diff}")
+gain = paired["LoRA vs zero-shot"]["rougeL"]
+over_trivial = paired[f"LoRA vs {best_trivial.name}"]["rougeL"]
+lora_fluency = flu["LoRA"]
+beats_trivial = over_trivial.diff.ci_low > 0
+verdict = ("beats it: the paired interval lies above zero" if beats_trivial else
+           "does **not** beat it on these dialogues: the paired interval does not lie above zero. The stand-in "
+           "reads the kind of conversation but still gets many facts (items, prices, days) wrong, and the "
+           "constant wins on shared template words")
+display(Markdown(
+    f"This run ({label}) shows LoRA at ROUGE-L {tuned.summary['rougeL']}, zero-shot at {zero_shot.summary['rougeL']} "
+    f"and the best trivial baseline ({best_trivial.name}) at {best_trivial.summary['rougeL']}. LoRA gains "
+    f"{gain.diff.mean:+.3f} over zero-shot; against the trivial baseline the difference is {over_trivial.diff}, "
+    f"so LoRA {verdict}. Its text has {100 * lora_fluency['real_word_share']:.1f} % real words and "
+    f"{100 * lora_fluency['unk_share']:.0f} % of outputs with `<unk>`. Published runs of the real Flan-T5-base "
+    f"show 0.202 → 0.325 ROUGE-L (the course lab cited above)."))
 if run.profile.name == "smoke":
     assert gain.diff.ci_low > 0, "LoRA did not beat zero-shot on held-out data"
+    assert lora_fluency["real_word_share"] >= 0.95 and lora_fluency["unk_share"] == 0, "LoRA's output is not fluent"
 
 # %% [markdown]
-# ```{admonition} What to expect on a T4
-# :class: tip
-# Published runs of this configuration report ROUGE-1/2/L of 0.233 / 0.076 / 0.202 zero-shot and
-# 0.408 / 0.163 / 0.325 after LoRA, with full fine-tuning at 0.422 / 0.180 / 0.338 {cite}`dlai2023genai`.
-# These come from a different training run, size and evaluation set (and `evaluate`'s ROUGE), so compare
-# the direction and size of the gain, not the third decimal.
-# ```
-#
 # ## Summary
 #
-# - Flan-T5-base summarises dialogues zero-shot, but poorly; the baseline is measured, not assumed.
-# - LoRA on `q` and `v` with r = 32 trains 1.41 % of the parameters (formula and `peft` agree) and clearly
-#   beats the baseline: the paired bootstrap interval of the gain lies above zero.
-# - QLoRA trains the same adapter on a 4-bit base: the base weights take a fraction of the memory.
-# - An adapter is small on disk, reloads exactly, and merges into the base for inference.
+# - A zero-shot score means little alone: measure the trivial baselines (lead, constant) beside it, and
+#   check that the text is real text. The result box above says whether this run's LoRA beat them.
+# - LoRA on `q` and `v` with r = 32 trains 1.41 % of Flan-T5-base's parameters (formula and `peft` agree).
+# - ROUGE rewards shared template words; a tuned model must win on the facts, and the paired bootstrap
+#   says whether it does on these dialogues.
+# - Length grouping cuts padding, so more of each second of training goes into real tokens.
+# - QLoRA trains the same adapter on a 4-bit base; an adapter is small on disk, reloads exactly, and merges
+#   into the base for inference.
 #
 # ## Exercises
 #
-# 1. **Rank.** Train with r = 8 and r = 64 (change `case.lora` with `dataclasses.replace`). How do trainable
-#    parameters and ROUGE-L move? *Hint: the formula above is linear in r; quality is not.*
-# 2. **Targets.** Add the `k`, `o` and feed-forward (`wi_0`, `wi_1`, `wo`) projections. Recompute the count
-#    by formula first. *Hint: feed-forward blocks appear once per layer in the decoder, not twice.*
-# 3. **Few shots.** Put one example dialogue and its summary before the test dialogue in the zero-shot
-#    prompt. Does one-shot close the gap to LoRA? *Hint: watch the input length against the limit.*
+# 1. **Rank.** Train with r = 8 and r = 64: `adapters.attach_lora(base, run, dataclasses.replace(case.lora, r=8))`.
+#    How do trainable parameters and ROUGE-L move? *Hint: the formula above is linear in r; quality is not.*
+# 2. **Targets.** Add the `k`, `o` and feed-forward (`wi_0`, `wi_1`, `wo`) projections with
+#    `dataclasses.replace(case.lora, target_modules=(...))`. Recompute the count by formula first.
+#    *Hint: feed-forward blocks appear once per layer in the decoder, not twice.*
+# 3. **One reference.** Score every system against only the first reference of each test dialogue
+#    (`EvalSet(test.records, [r[:1] for r in test.references])`). Which system loses most? *Hint: the
+#    constant baseline relied on matching one of three phrasings.*
 # 4. **Noise.** Evaluate on only 20 test dialogues, five times with different samples. How much does the
 #    ROUGE-L of each system move? *Hint: compare with the width of the bootstrap interval.*
 #

@@ -11,3 +11,16 @@ def test_show_source_displays_the_code_of_every_object(monkeypatch):
     assert len(shown) == 1
     text = shown[0].data
     assert text.startswith("```python\n") and "def f1(" in text and "def tokenize(" in text
+
+
+def test_examples_fold_the_input_and_escape_everything():
+    import numpy as np
+
+    from llmft.display import examples
+    from llmft.evaluation import EvalSet, SystemEval
+
+    ev = EvalSet([{"dialogue": "#Person1#: <b>hi</b>\n#Person2#: yo"}], [["ref <1>", "ref 2"]])
+    sys_ = SystemEval("LoRA", ["out <unk>"], {"rougeL": np.array([0.5])}, {})
+    html = examples(ev, [sys_], [0], "dialogue", "caption & more").data
+    assert "<details>" in html and "2 lines" in html and "ROUGE-L 0.50" in html
+    assert "&lt;b&gt;hi" in html and "out &lt;unk&gt;" in html and "ref &lt;1&gt;" in html and "caption &amp; more" in html

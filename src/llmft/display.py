@@ -11,3 +11,57 @@ def show_source(*objects) -> None:
 
     code = "\n\n".join(inspect.getsource(obj) for obj in objects)
     display(Markdown(f"```python\n{code}```"))
+
+
+def text_table(df, caption: str | None = None):
+    """A table whose cells keep their line breaks (dialogues), wrap long text, and align left.
+
+    pandas shows a newline inside a cell as nothing at all (HTML) or as a literal ``\\n`` (plain text);
+    here each becomes a real line break, and a caption can say what produced the table.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    def cell(v) -> str:
+        return html.escape(str(v)).replace("\n", "<br>")
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [df.index.name or "", *df.columns])
+    body = "".join("<tr><th>" + cell(i) + "</th>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                   for i, row in zip(df.index, df.itertuples(index=False)))
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    style = "text-align:left;vertical-align:top;white-space:normal;max-width:28em"
+    return HTML(f'<table class="llmft-text">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+                f"<style>table.llmft-text td, table.llmft-text th {{{style}}} "
+                "table.llmft-text caption {caption-side:top;text-align:left;font-style:italic}</style>")
+
+
+def captioned(df, caption: str):
+    """A numeric table with a caption naming what produced it (profile, model, data)."""
+    return df.style.set_caption(caption).format(precision=3, thousands=",", na_rep="–")
+
+
+def examples(evalset, evals, indices, field: str, caption: str):
+    """Inputs and outputs, one block per input: the input folded (click to open), then every output.
+
+    A dialogue of forty turns in a narrow table column makes a page unreadable, on a phone above all.
+    """
+    import html
+
+    from IPython.display import HTML
+
+    blocks = [f'<p class="llmft-caption"><em>{html.escape(caption)}</em></p>']
+    for i in indices:
+        text = str(evalset.records[i][field])
+        n_lines, n_words = text.count("\n") + 1, len(text.split())
+        rows = "".join(f"<tr><th>reference {k + 1}</th><td>{html.escape(r)}</td></tr>"
+                       for k, r in enumerate(evalset.references[i]))
+        rows += "".join(f"<tr><th>{html.escape(e.name)}</th><td>{html.escape(e.predictions[i])}</td>"
+                        f"<td>ROUGE-L {e.per_example['rougeL'][i]:.2f}</td></tr>" for e in evals)
+        blocks.append(
+            f"<details><summary>{field} {i} ({n_lines} lines, {n_words} words): click to read</summary>"
+            f'<div style="white-space:pre-wrap;margin:0.5em 0 0.5em 1em">{html.escape(text)}</div></details>'
+            f'<table class="llmft-text">{rows}</table>')
+    style = ("<style>table.llmft-text td, table.llmft-text th {text-align:left;vertical-align:top;"
+             "white-space:normal} table.llmft-text {margin-bottom:1.2em}</style>")
+    return HTML("".join(blocks) + style)

@@ -22,7 +22,7 @@ def loss_curves(histories: dict[str, list[tuple[int, float]]], title: str = "Tra
 
 def metric_bars(systems: dict[str, dict[str, Estimate]], metrics: tuple[str, ...], title: str, ylabel: str = "F1"):
     """Grouped bars, one group per metric, one bar per system, with 95 % bootstrap intervals."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
     x = np.arange(len(metrics))
     width = 0.8 / len(systems)
     for i, (name, est) in enumerate(systems.items()):
@@ -31,7 +31,8 @@ def metric_bars(systems: dict[str, dict[str, Estimate]], metrics: tuple[str, ...
         ax.bar(x + (i - (len(systems) - 1) / 2) * width, means, width, yerr=err, capsize=3, label=name)
     ax.set_xticks(x, metrics)
     ax.set(ylabel=ylabel, title=title, ylim=(0, 1))
-    ax.legend()
+    # below the axes, so that the legend never hides a bar
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(3, len(systems)), fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig

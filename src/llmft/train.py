@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import (DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments, TrainerCallback,
-                          set_seed)
+from transformers import (DataCollatorForSeq2Seq, ProgressCallback, Seq2SeqTrainer, Seq2SeqTrainingArguments,
+                          TrainerCallback, set_seed)
 
 from llmft.cases import Case
 from llmft.memory import MemoryReport, PeakMemory
@@ -23,9 +23,51 @@ def training_precision(case: Case, device: str) -> str:
     """
     if device != "cuda":
         return "fp32"
-    if torch.cuda.is_bf16_supported():
+    if torch.cuda.is_bf16_supported(including_emulation=False):  # a T4 emulates bf16: that does not count
         return "bf16"
     return "fp32" if case.architecture == "t5" else "fp16"
+
+
+class QuietProgress(ProgressCallback):
+    """A plain progress bar (stderr) instead of the notebook's HTML table of losses.
+
+    In Colab or Jupyter it still shows progress while training; the built book drops stderr, so the
+    pages show the loss curve the chapter plots rather than a wall of log lines.
+    """
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
+
+class TokenCounter:
+    """Wraps a collator and counts the tokens it emits: useful (not padding) and padded positions."""
+
+    def __init__(self, collator, pad_to: int | None = None):
+        self.collator, self.pad_to = collator, pad_to
+        self.useful = self.total = 0
+
+    def __call__(self, features):
+        batch = self.collator(features)
+        if self.pad_to is not None:  # fixed padding, as a script that pads everything to the limit does
+            batch = _pad_batch(batch, self.pad_to, getattr(getattr(self.collator, "tokenizer", None), "pad_token_id", 0))
+        self.useful += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
+        self.total += batch["attention_mask"].numel() + batch["labels"].numel()
+        return batch
+
+    @property
+    def padding_share(self) -> float:
+        return 1 - self.useful / self.total if self.total else 0.0
+
+
+def _pad_batch(batch, length: int, pad_id: int):
+    import torch.nn.functional as F
+
+    out = dict(batch)
+    extra = length - batch["input_ids"].shape[1]
+    if extra > 0:
+        out["input_ids"] = F.pad(batch["input_ids"], (0, extra), value=pad_id)
+        out["attention_mask"] = F.pad(batch["attention_mask"], (0, extra), value=0)
+    return out
 
 
 class LossRecorder(TrainerCallback):
@@ -47,7 +89,14 @@ class TrainReport:
     memory: MemoryReport
     precision: str
     optimizer: str
+    useful_tokens: int = 0
+    padding_share: float = 0.0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Useful (non-padding) tokens, inputs and labels, per second of training."""
+        return self.useful_tokens / self.seconds if self.seconds else 0.0
 
     @property
     def final_loss(self) -> float:
@@ -58,7 +107,24 @@ class TrainReport:
         d = asdict(self)
         d["memory"] = self.memory.as_dict()
         d["final_loss"] = self.final_loss
+        d["useful_tokens_per_second"] = round(self.tokens_per_second, 1)
         return d
+
+
+def settings_table(run: Run, quantized: bool = False) -> dict[str, str]:
+    """The training settings of this run, as the chapter shows them (one column per system)."""
+    s = run.sizes
+    steps = f"{s.max_steps}" if s.max_steps is not None else f"{s.epochs:g} epoch(s)"
+    return {
+        "learning rate": f"{s.learning_rate:g}, linear decay, 5 % warm-up",
+        "batch": f"{s.batch_size} x {s.grad_accum} accumulation",
+        "steps": steps,
+        "batches": "grouped by length" if s.group_by_length else "random order",
+        "precision": training_precision(run.case, run.device),
+        "optimizer": "paged 8-bit AdamW" if (quantized and run.device == "cuda") else "AdamW (torch)",
+        "activation checkpointing": "on" if s.gradient_checkpointing else "off",
+        "max input / target tokens": f"{s.max_source_len} / {s.max_target_len}",
+    }
 
 
 def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTrainingArguments:
@@ -82,22 +148,35 @@ def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTr
         fp16=precision == "fp16",
         bf16=precision == "bf16",
         optim=optim,
-        gradient_checkpointing=s.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if s.gradient_checkpointing else None,
+        activation_checkpointing=s.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if s.gradient_checkpointing else None,
+        train_sampling_strategy="group_by_length" if s.group_by_length else "random",
         seed=run.seed,
         data_seed=run.seed,
         dataloader_num_workers=0,
     )
 
 
-def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quantized: bool = False) -> TrainReport:
-    """Train the trainable (adapter) parameters of ``model`` on a tokenized seq2seq split."""
+def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quantized: bool = False,
+                  pad_to: int | None = None, collator=None) -> TrainReport:
+    """Train the trainable (adapter) parameters of ``model`` on a tokenized seq2seq split.
+
+    ``pad_to`` pads every batch to that length (fixed padding), for the throughput comparison;
+    ``collator`` replaces the default seq2seq collator (the GPU check feeds random token ids).
+    """
     set_seed(run.seed)
     args = training_arguments(run, output_dir, quantized)
     recorder = LossRecorder()
-    collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100, pad_to_multiple_of=8)
+    collator = TokenCounter(collator or DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
+                                                               pad_to_multiple_of=8), pad_to)
     trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_ds, data_collator=collator,
                              processing_class=tokenizer, callbacks=[recorder])
+    # In a notebook the Trainer shows an HTML table of losses; swap it for a plain bar (matched by name:
+    # importing transformers' notebook module needs IPython, which a script or server may not have).
+    for cb in list(trainer.callback_handler.callbacks):
+        if type(cb).__name__ == "NotebookProgressCallback":
+            trainer.remove_callback(cb)
+            trainer.add_callback(QuietProgress)
     with PeakMemory(run.device) as mem:
         t0 = time.perf_counter()
         out = trainer.train()
@@ -105,4 +184,21 @@ def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quanti
     model.eval()
     return TrainReport(steps=out.global_step, seconds=round(seconds, 1), loss_history=recorder.history,
                        memory=mem.report, precision=training_precision(run.case, run.device),
-                       optimizer=getattr(args.optim, "value", str(args.optim)))
+                       optimizer=getattr(args.optim, "value", str(args.optim)), useful_tokens=collator.useful,
+                       padding_share=round(collator.padding_share, 4))
+
+
+def compare_batching(run: Run, make_model, tokenizer, tokenized, output_dir: Path, steps: int = 12) -> list[dict]:
+    """Train ``steps`` steps three ways from the same start: fixed padding to the limit, dynamic padding
+    of random batches, and dynamic padding of length-grouped batches. Returns one row per way."""
+    import dataclasses
+
+    rows = []
+    for name, pad_to, grouped in [("fixed (pad to the limit)", run.sizes.max_source_len, False),
+                                  ("dynamic, random batches", None, False), ("dynamic, grouped by length", None, True)]:
+        sizes = dataclasses.replace(run.sizes, max_steps=steps, group_by_length=grouped, logging_steps=steps)
+        probe_run = dataclasses.replace(run, sizes=sizes)
+        rep = train_adapter(make_model(probe_run), tokenizer, tokenized, probe_run, output_dir, pad_to=pad_to)
+        rows.append({"batching": name, "padded share": f"{100 * rep.padding_share:.0f} %",
+                     "useful tokens / s": f"{rep.tokens_per_second:,.0f}", "seconds": f"{rep.seconds:.1f}"})
+    return rows

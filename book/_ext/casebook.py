@@ -1,0 +1,66 @@
+"""Local Sphinx extension of The LoRA Casebook.
+
+* MathJax is served from the book itself (copied from the ``django-static-mathjax`` wheel, Apache-2.0),
+  so formulas render offline and without a CDN.
+* The bibliography is labelled in the same author-year style as the citations ("Hu et al., 2021").
+* Long code lines and wide outputs wrap or scroll instead of being clipped (narrow screens, phones).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+CSS = """
+div.cell div.highlight pre, div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+div.cell_output table { display: block; max-width: 100%; overflow-x: auto; }
+div.cell_output table td, div.cell_output table th { font-variant-numeric: tabular-nums; }
+"""
+
+
+def _mathjax_source() -> Path:
+    import mathjax  # the django-static-mathjax wheel: MathJax 3 under mathjax/static/mathjax
+
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+def _copy_assets(app, exc) -> None:
+    if exc is not None or app.builder.format != "html":
+        return
+    static = Path(app.outdir) / "_static"
+    src, dst = _mathjax_source(), static / "mathjax"
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / "tex-mml-chtml.js", dst / "tex-mml-chtml.js")
+    shutil.copytree(src / "output" / "chtml" / "fonts" / "woff-v2", dst / "output" / "chtml" / "fonts" / "woff-v2",
+                    dirs_exist_ok=True)
+    (static / "casebook.css").write_text(CSS)
+
+
+def _register_author_year() -> None:
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            for entry in sorted_entries:
+                people = entry.persons.get("author") or entry.persons.get("editor") or []
+                if people:
+                    name = " ".join(people[0].last_names)
+                    name += " et al." if len(people) > 2 else (" and " + " ".join(people[1].last_names) if len(people) == 2 else "")
+                else:
+                    name = entry.fields.get("organization") or entry.fields.get("publisher") or entry.key
+                yield f"{name}, {entry.fields.get('year', 'n.d.')}"
+
+    class AuthorYearStyle(UnsrtStyle):
+        default_label_style = "casebook-author-year"
+
+    register_plugin("pybtex.style.labels", "casebook-author-year", AuthorYearLabels)
+    register_plugin("pybtex.style.formatting", "casebook-author-year", AuthorYearStyle)
+
+
+def setup(app):
+    _register_author_year()
+    app.add_css_file("casebook.css")
+    app.connect("build-finished", _copy_assets)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
