@@ -12,13 +12,14 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
 export LLMFT_RESULTS_DIR ?= $(CURDIR)/results
 
-.PHONY: help install unit stage notebooks book test sync clean
+.PHONY: help install unit standins stage notebooks book test sync clean gpu-check
 
 help:
 	@echo "make book   - execute every notebook (smoke profile on a CPU) and build the book into _build/html"
 	@echo "make test   - unit tests, every notebook once, notebook pairs, and the book build with -W"
 	@echo "make unit   - the unit tests only (fast)"
 	@echo "make sync   - regenerate notebooks/*.ipynb from their py:percent sources"
+	@echo "make gpu-check - on a CUDA GPU: the t4 path of every case at real size under a 15 GB cap"
 	@echo "make clean  - remove _build and results"
 
 install: $(STAMP)
@@ -34,6 +35,10 @@ $(STAMP): pyproject.toml
 unit: install
 	$(PYTEST) tests -m "not book"
 
+# Every offline stand-in, built once per machine and cached (~/.cache/llmft or $$LLMFT_CACHE), before any notebook.
+standins: install
+	$(PY) -m llmft.standin
+
 # A copy of the book's sources in which nbmake writes the executed notebooks; the book is built from it.
 # (Not under _build: nbmake skips any path with a _build folder in it.)
 stage:
@@ -43,7 +48,7 @@ stage:
 	cp -r book $(STAGE)/book
 	cp $(NOTEBOOKS) $(STAGE)/notebooks/
 
-notebooks: install stage
+notebooks: install standins stage
 	$(PYTEST) $(NBMAKE) --durations=0 $(addprefix $(STAGE)/,$(NOTEBOOKS))
 
 book: notebooks
@@ -51,9 +56,13 @@ book: notebooks
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
 # Everything, each notebook executed once: unit tests, then the notebooks, then the book built from their outputs.
-test: install stage
+test: install standins stage
 	$(PYTEST) --durations=0 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
+
+# On a CUDA machine: the t4 training path of every case at real size (random weights), under a 15 GB cap.
+gpu-check: install
+	$(PY) -m llmft.gpucheck
 
 sync: install
 	cd notebooks && for f in *.py; do ../$(VENV)/bin/jupytext --to ipynb --update "$$f"; done

@@ -32,6 +32,8 @@ def test_missing_sizes_are_a_clear_error():
         get_profile("smoke").sizes_for("agnews-distilbert")
 
 
-def test_t4_trains_t5_with_memory_savers_and_small_enough_eval():
+def test_t4_sizes_follow_the_gpu_check():
+    # `make gpu-check` (book/running.md): fp32 LoRA on real-size Flan-T5-base at batch 8 x 512 tokens peaks
+    # at 7.9 GiB without activation checkpointing, so the t4 profile keeps the 1.8x faster steps.
     s = get_profile("t4").sizes_for("dialogsum-flan-t5")
-    assert s.gradient_checkpointing and s.batch_size <= 8 and s.eval_examples <= 500
+    assert not s.gradient_checkpointing and s.batch_size <= 8 and s.max_source_len <= 512 and s.eval_examples <= 500

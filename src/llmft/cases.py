@@ -71,7 +71,8 @@ CASES: dict[str, Case] = {
             metric="rouge",
             lora=LoraSpec(r=16, alpha=32, dropout=0.05, target_modules=("q", "v")),
             arch=dict(d_model=512, d_ff=2048, d_kv=64, num_layers=6, num_decoder_layers=6, num_heads=8,
-                      vocab_size=32128, feed_forward_proj="relu", tie_word_embeddings=True),
+                      vocab_size=32128, feed_forward_proj="relu", tie_word_embeddings=True,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
             notes="Inputs up to 1024 tokens, as in the source project.",
         ),
         Case(
@@ -89,7 +90,8 @@ CASES: dict[str, Case] = {
             metric="rouge",
             lora=LoraSpec(r=32, alpha=32, dropout=0.05, target_modules=("q", "v")),
             arch=dict(d_model=768, d_ff=2048, d_kv=64, num_layers=12, num_decoder_layers=12, num_heads=12,
-                      vocab_size=32128, feed_forward_proj="gated-gelu", tie_word_embeddings=False),
+                      vocab_size=32128, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
             chapter_ready=True,
         ),
         Case(

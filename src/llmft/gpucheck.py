@@ -1,0 +1,169 @@
+"""Check a case's ``t4`` training path on any CUDA GPU, without downloading anything.
+
+For each case whose chapter exists, build the **real architecture at its published size with random
+weights** (no download), make batches of random tokens with the lengths the ``t4`` profile allows, and
+train a few steps with exactly the ``t4`` settings: precision, LoRA or QLoRA (4-bit NF4 with double
+quantization through bitsandbytes), optimizer (paged 8-bit AdamW for QLoRA) and activation
+checkpointing, under a memory cap of a T4's 15 GB (``torch.cuda.set_per_process_memory_fraction``).
+It reports peak memory, seconds per step, useful tokens per second and the number of optimizer steps
+the ``t4`` profile runs, and fails when a case would not fit.
+
+``python -m llmft.gpucheck`` (``make gpu-check``) writes ``results/gpu-check.json``. On a CPU the same
+code runs with tiny sizes (``tiny=True``), which the unit tests do, so this path cannot rot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from llmft import adapters, models
+from llmft.cases import CASES
+from llmft.profiles import get_profile
+from llmft.runtime import Run, project_results_dir, versions
+from llmft.train import train_adapter
+
+T4_CAP_BYTES = 15 * 10**9  # what Colab calls 15 GB
+
+
+class like_a_t4:
+    """Make this GPU answer the precision question as a T4 does: no native bf16.
+
+    The ``t4`` profile's precision (fp32 for T5, fp16 otherwise, fp16 compute for 4-bit) follows
+    from that answer, so a check on a newer GPU trains with exactly what a T4 would use.
+    """
+
+    def __enter__(self):
+        self._orig = torch.cuda.is_bf16_supported
+        torch.cuda.is_bf16_supported = lambda including_emulation=True: bool(including_emulation)
+        return self
+
+    def __exit__(self, *exc):
+        torch.cuda.is_bf16_supported = self._orig
+        return False
+
+
+class TokenBatches(torch.utils.data.Dataset):
+    """Random token ids of realistic lengths: sources near the profile's limit, targets shorter."""
+
+    def __init__(self, n: int, src_len: int, tgt_len: int, vocab: int, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        self.rows = []
+        for _ in range(n):
+            s = int(torch.randint(src_len // 2, src_len + 1, (1,), generator=g))
+            t = int(torch.randint(max(2, tgt_len // 4), tgt_len + 1, (1,), generator=g))
+            self.rows.append({"input_ids": (torch.randint(3, vocab, (s,), generator=g).tolist()),
+                              "attention_mask": [1] * s, "labels": torch.randint(3, vocab, (t,), generator=g).tolist()})
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+
+def _collate(features):
+    w = max(len(f["input_ids"]) for f in features)
+    t = max(len(f["labels"]) for f in features)
+    return {"input_ids": torch.tensor([f["input_ids"] + [0] * (w - len(f["input_ids"])) for f in features]),
+            "attention_mask": torch.tensor([f["attention_mask"] + [0] * (w - len(f["attention_mask"])) for f in features]),
+            "labels": torch.tensor([f["labels"] + [-100] * (t - len(f["labels"])) for f in features])}
+
+
+def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = False, device: str = "cuda",
+               checkpointing: bool | None = None) -> dict:
+    """Train ``steps`` steps of case ``key`` at its ``t4`` settings; return what it cost.
+
+    ``checkpointing`` overrides the profile's activation checkpointing (to measure what it saves).
+    """
+    case = CASES[key]
+    sizes = get_profile("t4").sizes_for(key)
+    if tiny:  # a CPU smoke test of this very code
+        case = dataclasses.replace(case, arch={**case.arch, **dict(d_model=32, d_ff=64, d_kv=8, num_layers=1,
+                                                                    num_decoder_layers=1, num_heads=2, vocab_size=64)})
+        sizes = dataclasses.replace(sizes, max_source_len=16, max_target_len=8, batch_size=2)
+    sizes = dataclasses.replace(sizes, max_steps=steps, logging_steps=1)
+    if checkpointing is not None:
+        sizes = dataclasses.replace(sizes, gradient_checkpointing=checkpointing)
+    run = Run(case=case, profile=get_profile("t4"), sizes=sizes, device=device, seed=0,
+              results_dir=Path(tempfile.mkdtemp()))
+    model = models.real_size_on_meta(case, device="cpu")
+    if quantized:
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save_pretrained(tmp)
+            del model
+            model = models.load_model(run, tmp, quantization=models.qlora_quantization(device))
+        model = adapters.attach_qlora(model, run)
+    else:
+        model = adapters.attach_lora(model.to(device), run)
+    data = TokenBatches(steps * sizes.batch_size * sizes.grad_accum, sizes.max_source_len, sizes.max_target_len,
+                        case.arch["vocab_size"])
+    report = train_adapter(model, None, data, run, run.results_dir / "ckpt", quantized=quantized, collator=_collate)
+    n_train = sizes.train_examples or 0
+    t4_steps = math.ceil(n_train * sizes.epochs / (sizes.batch_size * sizes.grad_accum)) if n_train else None
+    out = {"case": key, "method": "QLoRA" if quantized else "LoRA", "precision": report.precision,
+           "optimizer": report.optimizer, "activation_checkpointing": sizes.gradient_checkpointing,
+           "batch": sizes.batch_size, "max_source_len": sizes.max_source_len, "steps_timed": report.steps,
+           "seconds_per_step": round(report.seconds / max(1, report.steps), 3),
+           "useful_tokens_per_second": round(report.tokens_per_second), "peak_bytes": report.memory.peak_bytes,
+           "peak_gib": round(report.memory.peak_bytes / 2**30, 2), "t4_profile_steps": t4_steps}
+    del model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--cap-bytes", type=int, default=T4_CAP_BYTES)
+    parser.add_argument("--checkpointing", choices=["profile", "on", "off"], default="profile")
+    parser.add_argument("--out", type=Path, default=project_results_dir() / "gpu-check.json")
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("gpu-check needs a CUDA GPU; none is visible. The unit tests run this code on the CPU.")
+    total = torch.cuda.get_device_properties(0).total_memory
+    torch.cuda.set_per_process_memory_fraction(min(1.0, args.cap_bytes / total))
+    rows, failed = [], []
+    with like_a_t4():
+        check_case("dialogsum-flan-t5", steps=2)  # warm-up: CUDA context, kernels, allocator (not reported)
+        torch.cuda.reset_peak_memory_stats()
+        _run_all(args, rows, failed)
+    payload = {"device": torch.cuda.get_device_name(0), "emulating": "T4 precision (no native bf16)",
+               "cap_bytes": args.cap_bytes, "created": time.strftime("%Y-%m-%d"), "versions": versions(), "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2))
+    print(f"wrote {args.out}")
+    if failed:
+        print("Would not fit under the cap: " + ", ".join(failed))
+        return 1
+    return 0
+
+
+def _run_all(args, rows: list, failed: list) -> None:
+    for key, case in CASES.items():
+        if not case.chapter_ready:
+            continue
+        override = {"profile": None, "on": True, "off": False}[args.checkpointing]
+        for quantized in (False, True):
+            try:
+                row = check_case(key, args.steps, quantized=quantized, checkpointing=override)
+                row["fits_cap"] = row["peak_bytes"] <= args.cap_bytes
+            except torch.cuda.OutOfMemoryError as err:
+                row = {"case": key, "method": "QLoRA" if quantized else "LoRA", "fits_cap": False,
+                       "error": str(err).split("\n")[0]}
+            rows.append(row)
+            if not row["fits_cap"]:
+                failed.append(f"{key} {row['method']}")
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,20 @@
+"""The GPU check's code, run on the CPU at tiny sizes so that it cannot rot."""
+
+import pytest
+
+from llmft import gpucheck
+
+
+def test_lora_path_runs_and_reports():
+    row = gpucheck.check_case("dialogsum-flan-t5", steps=2, tiny=True, device="cpu")
+    assert row["method"] == "LoRA" and row["steps_timed"] == 2 and row["precision"] == "fp32"
+    assert row["peak_bytes"] > 0 and row["useful_tokens_per_second"] > 0 and row["t4_profile_steps"] > 0
+
+
+def test_main_refuses_without_a_gpu():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(SystemExit, match="needs a CUDA GPU"):
+        gpucheck.main([])
