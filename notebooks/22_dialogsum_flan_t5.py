@@ -133,7 +133,7 @@ summary_words = pd.Series([len(t.split()) for t in train["summary"]])
 display(captioned(pd.DataFrame({
     "dialogue words": words.describe(percentiles=[0.5, 0.95])[["mean", "50%", "95%", "max"]],
     "summary words": summary_words.describe(percentiles=[0.5, 0.95])[["mean", "50%", "95%", "max"]],
-}).T, f"Training split ({data_label})"))
+}).T, f"Training split ({data_label})", precision=1))
 stats = pd.Series({
     "distinct topics": len(set(train["topic"])),
     "summaries naming #PersonN#": f"{100 * sum('#Person' in t for t in train['summary']) / len(train):.0f} %",

@@ -36,9 +36,10 @@ def text_table(df, caption: str | None = None):
                 "table.llmft-text caption {caption-side:top;text-align:left;font-style:italic}</style>")
 
 
-def captioned(df, caption: str):
+def captioned(df, caption: str, precision: int = 3):
     """A numeric table with a caption naming what produced it (profile, model, data)."""
-    return df.style.set_caption(caption).format(precision=3, thousands=",", na_rep="–")
+    return (df.style.set_caption(caption).format(precision=precision, thousands=",", na_rep="–")
+            .set_table_styles([{"selector": "td, th", "props": "padding: 0.15em 0.8em; text-align: right"}]))
 
 
 def examples(evalset, evals, indices, field: str, caption: str):
