@@ -39,7 +39,10 @@
 # In Colab, install the book's helper package first (this cell is skipped elsewhere).
 
 # %% tags=["skip-execution", "hide-output"]
-# %pip install -q "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
+# %pip install --no-deps "llmft @ git+https://github.com/lora-casebook/lora-casebook@main"
+import llmft.colab
+
+llmft.colab.install()
 
 # %%
 

@@ -49,11 +49,15 @@
 # %% [markdown]
 # ## Setup
 #
-# In Colab, the first cell installs the book's helper package `llmft` with pinned versions.
+# In Colab, the first cell installs the book's helper package `llmft` and the pinned libraries it adds to
+# Colab, keeping Colab's own torch, numpy and pandas (`llmft.colab`).
 # Elsewhere, install it once with `make install` (see the README).
 
 # %% tags=["skip-execution", "hide-output"]
-# %pip install "llmft[gpu] @ git+https://github.com/lora-casebook/lora-casebook@main"
+# %pip install --no-deps "llmft @ git+https://github.com/lora-casebook/lora-casebook@main"
+import llmft.colab
+
+llmft.colab.install()
 
 # %% [markdown]
 # `start` picks the profile (`LLMFT_PROFILE` if set, else `t4` on a GPU, else `smoke`), fixes the

@@ -37,3 +37,13 @@ def test_t4_sizes_follow_the_gpu_check():
     # at 7.9 GiB without activation checkpointing, so the t4 profile keeps the 1.8x faster steps.
     s = get_profile("t4").sizes_for("dialogsum-flan-t5")
     assert not s.gradient_checkpointing and s.batch_size <= 8 and s.max_source_len <= 512 and s.eval_examples <= 500
+
+
+def test_colab_without_a_gpu_stops_instead_of_falling_back(monkeypatch):
+    monkeypatch.delenv("LLMFT_PROFILE", raising=False)
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
+    with pytest.raises(RuntimeError, match="Change runtime type > T4 GPU"):
+        default_profile_name(cuda_available=False)
+    assert default_profile_name(cuda_available=True) == "t4"
+    monkeypatch.setenv("LLMFT_PROFILE", "smoke")  # asked for explicitly: fine
+    assert default_profile_name(cuda_available=False) == "smoke"

@@ -106,8 +106,18 @@ def get_profile(name: str) -> Profile:
         raise ValueError(f"Unknown profile {name!r}. Valid profiles: {', '.join(PROFILES)}.") from None
 
 
+def in_colab() -> bool:
+    import sys
+
+    return "google.colab" in sys.modules or bool(os.environ.get("COLAB_RELEASE_TAG"))
+
+
 def default_profile_name(cuda_available: bool | None = None) -> str:
-    """``$LLMFT_PROFILE`` if set, else ``t4`` with CUDA, else ``smoke``."""
+    """``$LLMFT_PROFILE`` if set, else ``t4`` with CUDA, else ``smoke`` -- but never ``smoke`` silently in Colab.
+
+    A Colab user without a GPU almost always forgot to choose one: stop and say how, instead of
+    quietly running the offline stand-ins.
+    """
     env = os.environ.get("LLMFT_PROFILE", "").strip()
     if env:
         return env
@@ -115,7 +125,15 @@ def default_profile_name(cuda_available: bool | None = None) -> str:
         import torch
 
         cuda_available = torch.cuda.is_available()
-    return "t4" if cuda_available else "smoke"
+    if cuda_available:
+        return "t4"
+    if in_colab():
+        raise RuntimeError(
+            "This Colab session has no GPU, so the 't4' profile cannot run. Choose Runtime > Change runtime type "
+            "> T4 GPU, then Runtime > Restart session and run again. To run the small offline 'smoke' profile on "
+            "the CPU instead, run `import os; os.environ['LLMFT_PROFILE'] = 'smoke'` first."
+        )
+    return "smoke"
 
 
 def check_hardware(profile: Profile, cuda_available: bool) -> None:
