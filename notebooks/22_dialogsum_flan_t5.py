@@ -296,8 +296,10 @@ if qlora_ok:
     ]}, index=["fp32 base", "NF4 base"]).round(2)
     display(footprint)
     qlora_model = adapters.attach_qlora(base_4bit, run)
+    lora_model.to("cpu")  # on a GPU, QLoRA's peak memory must not include the fp32 LoRA model
     qlora_report = train_adapter(qlora_model, tokenizer, tokenized, run,
                                  run.results_dir / case.key / "checkpoints-qlora", quantized=True)
+    lora_model.to(run.device)
     print(f"{qlora_report.steps} steps in {qlora_report.seconds:.0f} s with {qlora_report.optimizer}, "
           f"peak memory {qlora_report.memory.peak_bytes / 2**20:,.0f} MiB")
     qlora = evaluate_seq2seq(qlora_model, tokenizer, test, run, "QLoRA")
