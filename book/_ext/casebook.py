@@ -50,6 +50,7 @@ def _register_author_year() -> None:
                     name += " et al." if len(people) > 2 else (" and " + " ".join(people[1].last_names) if len(people) == 2 else "")
                 else:
                     name = entry.fields.get("organization") or entry.fields.get("publisher") or entry.key
+                name = name.replace("{", "").replace("}", "")  # {DeepLearning.AI}: a name kept whole in BibTeX
                 yield f"{name}, {entry.fields.get('year', 'n.d.')}"
 
     class AuthorYearStyle(UnsrtStyle):
