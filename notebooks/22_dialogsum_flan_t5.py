@@ -73,9 +73,9 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from llmft import adapters, data, lora, models, plots
-from llmft.display import captioned, examples, text_table
+from llmft.display import captioned, examples
 from llmft.evaluation import (EvalSet, by_group, constant_baseline, evaluate_seq2seq, fluency, lead_baseline,
-                              metric_table, score, vocabulary)
+                              quality_table, score, vocabulary)
 from llmft.metrics import paired_bootstrap
 from llmft.train import compare_batching, settings_table, train_adapter
 
@@ -121,10 +121,8 @@ train, test_rows = splits["train"], splits["test"]
 test = EvalSet.from_split(test_rows, case)
 display(pd.DataFrame({"rows": [len(ds) for ds in splits.values()],
                       "dialogues": [len(set(ds["dialogue"])) for ds in splits.values()]}, index=list(splits)))
-example = text_table(pd.DataFrame({"dialogue": [test.records[0]["dialogue"]],
-                                   "references": ["\n".join(f"({i + 1}) {r}" for i, r in enumerate(test.references[0]))]}),
-                     caption=f"One test dialogue and its {len(test.references[0])} reference summaries ({data_label})")
-display(example)
+display(examples(test, [], [0], "dialogue",
+                 f"One test dialogue and its {len(test.references[0])} reference summaries ({data_label})"))
 
 # %% [markdown]
 # How long are the inputs in words and in tokens, with the prompt around them? Anything beyond the
@@ -150,7 +148,7 @@ prompt_lengths = data.token_lengths([case.format_prompt(r) for r in train], toke
 summary_lengths = data.token_lengths(train["summary"], tokenizer)
 fig = plots.length_histogram({"prompt + dialogue": prompt_lengths, "summary": summary_lengths},
                              {"prompt + dialogue": sizes.max_source_len, "summary": sizes.max_target_len},
-                             f"Token lengths, training split ({run.profile.name} profile)")
+                             f"Token lengths, training split ({run.profile.name} profile, {data_label})")
 
 # %% [markdown]
 # ## Zero-shot, and the baselines a tuned model must beat
@@ -176,17 +174,8 @@ const_preds, const_info = constant_baseline(train, test, case, "topic")
 constant = score("constant (typical summary of the topic)", const_preds, test, run)
 baselines = [zero_shot, lead, constant]
 
-
-def quality_table(systems):
-    table = metric_table(systems)
-    flu = {e.name: fluency(e.predictions, vocab) for e in systems}
-    table["real words"] = [f"{100 * flu[e.name]['real_word_share']:.1f} %" for e in systems]
-    table["outputs with <unk>"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in systems]
-    return (table.style.set_caption(f"ROUGE F1 [95 % CI] on {len(test)} test dialogues, {label}")
-            .format_index(escape="html", axis=1))
-
-
-display(quality_table(baselines))
+table_caption = f"ROUGE F1 [95 % CI] on {len(test)} test dialogues, {label}"
+display(quality_table(baselines, vocab, table_caption))
 display(examples(test, baselines, range(2), "dialogue", f"Outputs on two test dialogues ({label})"))
 
 # %% [markdown]
@@ -259,7 +248,7 @@ print(f"{lora_report.steps} steps in {lora_report.seconds:.0f} s, {lora_report.p
 
 # %%
 tuned = evaluate_seq2seq(lora_model, tokenizer, test, run, "LoRA")
-display(quality_table([zero_shot, lead, constant, tuned]))
+display(quality_table([zero_shot, lead, constant, tuned], vocab, table_caption))
 
 # %% [markdown]
 # ## Padding, batching and useful tokens per second
@@ -322,7 +311,7 @@ fig = plots.loss_curves(histories, f"Training loss ({run.profile.name} profile, 
 
 # %%
 systems = [zero_shot, lead, constant, tuned] + ([qlora] if qlora is not None else [])
-display(quality_table(systems))
+display(quality_table(systems, vocab, table_caption))
 fig = plots.metric_bars({e.name: e.summary for e in systems}, ("rouge1", "rouge2", "rougeL", "rougeLsum"),
                         f"ROUGE on {len(test)} test dialogues (95 % CI)\n{produced_by}")
 
@@ -439,7 +428,7 @@ display(Markdown(
     f"and the best trivial baseline ({best_trivial.name}) at {best_trivial.summary['rougeL']}. LoRA gains "
     f"{gain.diff.mean:+.3f} over zero-shot; against the trivial baseline the difference is {over_trivial.diff}, "
     f"so LoRA {verdict}. Its text has {100 * lora_fluency['real_word_share']:.1f} % real words and "
-    f"{100 * lora_fluency['unk_share']:.0f} % of outputs with `<unk>`. Published runs of the real Flan-T5-base "
+    f"{100 * lora_fluency['unk_share']:.0f} % of outputs with an unknown token. Published runs of the real Flan-T5-base "
     f"show 0.202 → 0.325 ROUGE-L (the course lab cited above)."))
 if run.profile.name == "smoke":
     assert gain.diff.ci_low > 0, "LoRA did not beat zero-shot on held-out data"

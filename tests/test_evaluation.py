@@ -2,7 +2,7 @@ import numpy as np
 from datasets import Dataset
 
 from llmft.cases import get_case
-from llmft.evaluation import EvalSet, by_group, constant_baseline, fluency, lead_baseline, score
+from llmft.evaluation import EvalSet, by_group, constant_baseline, fluency, lead_baseline, quality_table, score
 
 CASE = get_case("dialogsum-flan-t5")
 
@@ -31,7 +31,8 @@ def test_best_reference_counts(tiny_run):
 
 def test_fluency_counts_real_words_and_unk():
     f = fluency(["the cat sat", "zzq <unk> cat"], {"the", "cat", "sat"})
-    assert f["real_word_share"] == 4 / 6  # "zzq" and the "unk" of <unk> are no words and f["unk_share"] == 0.5 and f["empty_share"] == 0.0
+    # "zzq" and the "unk" of <unk> are no words
+    assert f["real_word_share"] == 4 / 6 and f["unk_share"] == 0.5 and f["empty_share"] == 0.0
 
 
 def test_by_group_pools_small_groups(tiny_run):
@@ -40,3 +41,12 @@ def test_by_group_pools_small_groups(tiny_run):
     table = by_group(ev, [s], "topic", min_examples=5)
     assert list(table.index) == ["big", "(other)"] and table["inputs"].tolist() == [6, 3]
     assert np.allclose(table["x"], 1.0)
+
+
+def test_quality_table_has_scores_fluency_and_its_caption(tiny_run):
+    ev = _evalset()
+    s = score("x", ["#Person1# says hi.", "nothing <unk>"], ev, tiny_run)
+    styled = quality_table([s], {"person", "says", "hi", "nothing"}, "made by: stand-in, synthetic")
+    table = styled.data
+    assert list(table.index) == ["x"] and table.loc["x", "outputs with an unknown token"] == "50 %"
+    assert "made by: stand-in, synthetic" in styled.to_html()

@@ -13,29 +13,6 @@ def show_source(*objects) -> None:
     display(Markdown(f"```python\n{code}```"))
 
 
-def text_table(df, caption: str | None = None):
-    """A table whose cells keep their line breaks (dialogues), wrap long text, and align left.
-
-    pandas shows a newline inside a cell as nothing at all (HTML) or as a literal ``\\n`` (plain text);
-    here each becomes a real line break, and a caption can say what produced the table.
-    """
-    import html
-
-    from IPython.display import HTML
-
-    def cell(v) -> str:
-        return html.escape(str(v)).replace("\n", "<br>")
-
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [df.index.name or "", *df.columns])
-    body = "".join("<tr><th>" + cell(i) + "</th>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
-                   for i, row in zip(df.index, df.itertuples(index=False)))
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    style = "text-align:left;vertical-align:top;white-space:normal;max-width:28em"
-    return HTML(f'<table class="llmft-text">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-                f"<style>table.llmft-text td, table.llmft-text th {{{style}}} "
-                "table.llmft-text caption {caption-side:top;text-align:left;font-style:italic}</style>")
-
-
 def captioned(df, caption: str, precision: int = 3):
     """A numeric table with a caption naming what produced it (profile, model, data)."""
     return (df.style.set_caption(caption).format(precision=precision, thousands=",", na_rep="–")

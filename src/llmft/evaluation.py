@@ -128,15 +128,13 @@ def metric_table(evals: list[SystemEval], metrics=ROUGE_KEYS, labels: dict[str, 
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("system")
 
 
-def side_by_side(evalset: EvalSet, evals: list[SystemEval], field: str, indices) -> pd.DataFrame:
-    """Input, its first reference, and each system's output, for a few inputs."""
-    rows = []
-    for i in indices:
-        row = {field: evalset.records[i][field], "reference (1st of " + str(len(evalset.references[i])) + ")":
-               evalset.references[i][0]}
-        row.update({e.name: e.predictions[i] for e in evals})
-        rows.append(row)
-    return pd.DataFrame(rows)
+def quality_table(evals: list[SystemEval], vocab: set[str], caption: str):
+    """ROUGE with intervals plus the fluency checks, one row per system, captioned with what produced it."""
+    table = metric_table(evals)
+    flu = {e.name: fluency(e.predictions, vocab) for e in evals}
+    table["real words"] = [f"{100 * flu[e.name]['real_word_share']:.1f} %" for e in evals]
+    table["outputs with an unknown token"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in evals]
+    return table.style.set_caption(caption)
 
 
 def by_group(evalset: EvalSet, evals: list[SystemEval], group_field: str, metric: str = "rougeL",
