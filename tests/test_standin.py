@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import TINY
-from llmft.standin import pretrain_seq2seq, pretraining_pairs, t5_standin, train_tokenizer
+from llmft.standin import build_t5, pretrain_seq2seq, pretraining_pairs, t5_standin, train_tokenizer
 from llmft.synthetic import dialogsum
 
 VARIED = [
@@ -99,3 +99,24 @@ def test_standin_build_is_deterministic(tmp_path):
     a = T5ForConditionalGeneration.from_pretrained(t5_standin(TINY, cache=tmp_path / "a"))
     b = T5ForConditionalGeneration.from_pretrained(t5_standin(TINY, cache=tmp_path / "b"))
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_micro_batches_take_the_same_step_as_the_whole_batch(tiny_tokenizer):
+    import dataclasses
+
+    pairs = pretraining_pairs(200, 0)
+    spec = dataclasses.replace(TINY, pretrain_steps=4, pretrain_batch=8, micro_batch=8)
+    whole, parts = build_t5(spec, tiny_tokenizer), build_t5(spec, tiny_tokenizer)
+    a = pretrain_seq2seq(whole, tiny_tokenizer, pairs, spec)
+    b = pretrain_seq2seq(parts, tiny_tokenizer, pairs, dataclasses.replace(spec, micro_batch=3))
+    assert torch.allclose(torch.tensor(a), torch.tensor(b), atol=1e-5)
+    for p, q in zip(whole.parameters(), parts.parameters()):
+        assert torch.allclose(p, q, atol=1e-5)
+
+
+def test_pretraining_leaves_out_pairs_that_do_not_fit(tiny_tokenizer):
+    import dataclasses
+
+    spec = dataclasses.replace(TINY, max_source_len=3)
+    with pytest.raises(ValueError, match="max_source_len=3"):
+        pretrain_seq2seq(build_t5(spec, tiny_tokenizer), tiny_tokenizer, pretraining_pairs(50, 0), spec)
