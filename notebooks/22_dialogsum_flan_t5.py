@@ -154,8 +154,10 @@ fig = plots.length_histogram({"prompt + dialogue": prompt_lengths, "summary": su
 # ## Zero-shot, and the baselines a tuned model must beat
 #
 # Before training anything, we ask the base model with the prompt *"Summarize the following
-# conversation:"* and score its answers on the test dialogues. Decoding is greedy with a mild repetition
-# penalty, the same for every system, so that differences come from the weights alone.
+# conversation:"* and score its answers on the test dialogues. Decoding is beam search with four beams,
+# which keeps the likeliest whole summary rather than the likeliest next word (T5's final results used
+# four beams {cite}`raffel2020t5`), with a mild repetition penalty. It is the same for every system, so
+# differences come from the weights alone.
 #
 # A model is only useful if it beats answers that need no model at all. Two **trivial baselines**:
 # - **lead**: the first two turns of the dialogue, copied;
@@ -338,7 +340,9 @@ display(pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items
 # ... dollars"), and with three references one of them usually matches its phrasing. A tuned model earns
 # its ROUGE only on the words the constant gets wrong: *which* outcome, item, price, day or person. So a
 # ROUGE gain over zero-shot alone proves little; the gain over the best trivial baseline, with fluent
-# text, is the claim worth checking.
+# text, is the claim worth checking. (The constant is weaker where one topic label covers several kinds
+# of conversation, such as *service* or *plans* here; with no label at all, the single most typical
+# training summary is all it has.)
 #
 # Side by side on a few test dialogues, then where the tuned model fails: ROUGE-L by topic (topics with at
 # least five test dialogues; the rest pooled), and the dialogues it summarises worst.
@@ -410,9 +414,10 @@ payload = results.build(
 print("wrote", results.write(run.results_path, payload).relative_to(run.results_dir.parent))
 
 # %% [markdown]
-# In `smoke`, the chapter checks its own claims on held-out dialogues: LoRA beats zero-shot, with the
-# paired bootstrap's lower bound for ROUGE-L above zero, and its text is real text (at least 95 % real
-# words, no `<unk>`). Whether it also beats the best trivial baseline is printed, not assumed.
+# In `smoke`, the chapter checks its own claims on held-out dialogues: LoRA beats zero-shot **and** the
+# best trivial baseline, each with the paired bootstrap's lower bound for ROUGE-L above zero, and its text
+# is real text (at least 95 % real words, no `<unk>`). In `t4` and `full` the same comparisons are printed,
+# not asserted: a reader's run on other data may honestly come out either way.
 
 # %%
 gain = paired["LoRA vs zero-shot"]["rougeL"]
@@ -420,9 +425,8 @@ over_trivial = paired[f"LoRA vs {best_trivial.name}"]["rougeL"]
 lora_fluency = flu["LoRA"]
 beats_trivial = over_trivial.diff.ci_low > 0
 verdict = ("beats it: the paired interval lies above zero" if beats_trivial else
-           "does **not** beat it on these dialogues: the paired interval does not lie above zero. The stand-in "
-           "reads the kind of conversation but still gets many facts (items, prices, days) wrong, and the "
-           "constant wins on shared template words")
+           "does **not** beat it on these dialogues: the paired interval does not lie above zero, so the "
+           "template words the constant shares with the references are worth as much as what LoRA read")
 display(Markdown(
     f"This run ({label}) shows LoRA at ROUGE-L {tuned.summary['rougeL']}, zero-shot at {zero_shot.summary['rougeL']} "
     f"and the best trivial baseline ({best_trivial.name}) at {best_trivial.summary['rougeL']}. LoRA gains "
@@ -432,6 +436,7 @@ display(Markdown(
     f"show 0.202 → 0.325 ROUGE-L (the course lab cited above)."))
 if run.profile.name == "smoke":
     assert gain.diff.ci_low > 0, "LoRA did not beat zero-shot on held-out data"
+    assert beats_trivial, f"LoRA did not beat the best trivial baseline ({best_trivial.name}) on held-out data"
     assert lora_fluency["real_word_share"] >= 0.95 and lora_fluency["unk_share"] == 0, "LoRA's output is not fluent"
 
 # %% [markdown]
