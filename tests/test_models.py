@@ -83,3 +83,20 @@ def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
     other = dataclasses.replace(tiny_run, case=get_case("agnews-distilbert"))
     with pytest.raises(ValueError, match="No offline stand-in"):
         models.model_source(other)
+
+
+def test_flan_t5_loads_untied_without_the_misleading_warning(tiny_run, tiny_t5, tmp_path, caplog):
+    import warnings
+
+    from llmft import adapters
+
+    model, tok = tiny_t5
+    model.save_pretrained(tmp_path / "m")
+    with caplog.at_level("WARNING", logger="transformers"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = models.load_model(tiny_run, tmp_path / "m")
+        adapters.attach_lora(loaded, tiny_run)
+    assert loaded.lm_head.weight is not loaded.shared.weight
+    assert torch.equal(loaded.lm_head.weight, model.lm_head.weight)
+    assert "NOT tie" not in caplog.text
+    assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]

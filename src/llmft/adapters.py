@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -12,6 +14,16 @@ from llmft.models import lora_config
 from llmft.runtime import Run
 
 
+@contextmanager
+def _peft_reads_a_deprecated_property():
+    """peft 0.21 reads ``model.is_gradient_checkpointing``, which transformers 5.23 deprecates (FutureWarning
+    on every attach). Our own code uses the new ``*_activation_checkpointing`` names; this hides only
+    that one warning, raised inside peft, until peft reads the new name."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
+
+
 def attach_lora(model, run: Run, spec: LoraSpec | None = None):
     """Freeze ``model`` and add a LoRA adapter (B starts at zero, so outputs are unchanged).
 
@@ -19,7 +31,8 @@ def attach_lora(model, run: Run, spec: LoraSpec | None = None):
     targets. A's random initialisation is seeded here, so the same run gives the same adapter.
     """
     torch.manual_seed(run.seed)
-    return get_peft_model(model, lora_config(run.case, spec))
+    with _peft_reads_a_deprecated_property():
+        return get_peft_model(model, lora_config(run.case, spec))
 
 
 def attach_qlora(model_4bit, run: Run, spec: LoraSpec | None = None):
@@ -28,7 +41,8 @@ def attach_qlora(model_4bit, run: Run, spec: LoraSpec | None = None):
     ``prepare_model_for_kbit_training`` freezes the base, casts layer norms to fp32 and,
     with gradient checkpointing, makes the inputs require gradients (peft #137).
     """
-    model = prepare_model_for_kbit_training(model_4bit, use_gradient_checkpointing=run.sizes.gradient_checkpointing)
+    with _peft_reads_a_deprecated_property():
+        model = prepare_model_for_kbit_training(model_4bit, use_gradient_checkpointing=run.sizes.gradient_checkpointing)
     return attach_lora(model, run, spec)
 
 
@@ -39,7 +53,8 @@ def save_adapter(model, folder: Path) -> int:
 
 
 def load_adapter(base, folder: Path):
-    return PeftModel.from_pretrained(base, folder).eval()
+    with _peft_reads_a_deprecated_property():
+        return PeftModel.from_pretrained(base, folder).eval()
 
 
 @torch.no_grad()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +45,31 @@ def load_tokenizer(run: Run, source: str | Path):
         return AutoTokenizer.from_pretrained(source)
 
 
+class _DropUntiedHeadWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "so we will NOT tie them" not in record.getMessage()
+
+
+@contextmanager
+def _untied_t5_is_expected(case: Case):
+    """Silence one misleading warning when loading a T5 v1.1 / Flan-T5 checkpoint.
+
+    transformers 5 sets ``tie_word_embeddings=True`` on *every* ``T5Config`` (it keeps the saved flag only
+    to decide ``scale_decoder_outputs``). Loading Flan-T5, whose checkpoint holds two different matrices,
+    it then warns "will NOT tie them" and, correctly, keeps the output head untied. The warning is about
+    its own forced flag, not about the checkpoint; :func:`load_model` checks that the head is untied.
+    """
+    if case.architecture != "t5" or case.arch.get("tie_word_embeddings", True):
+        yield
+        return
+    log, drop = logging.getLogger("transformers.modeling_utils"), _DropUntiedHeadWarning()
+    log.addFilter(drop)
+    try:
+        yield
+    finally:
+        log.removeFilter(drop)
+
+
 def load_model(run: Run, source: str | Path, quantization=None):
     """The base model in fp32 (or 4-bit with ``quantization``), on the run's device."""
     import transformers
@@ -51,8 +78,10 @@ def load_model(run: Run, source: str | Path, quantization=None):
     kwargs: dict = {"dtype": torch.float32}
     if quantization is not None:
         kwargs.update(quantization_config=quantization, device_map={"": 0} if run.device == "cuda" else "cpu")
-    with hub_errors(f"the model {source}", run.profile.offline):
+    with hub_errors(f"the model {source}", run.profile.offline), _untied_t5_is_expected(run.case):
         model = cls.from_pretrained(source, **kwargs)
+    if run.case.architecture == "t5" and not run.case.arch.get("tie_word_embeddings", True):
+        assert model.lm_head.weight is not model.shared.weight, "Flan-T5's output head must stay untied"
     if quantization is None:
         model.to(run.device)
     return model
