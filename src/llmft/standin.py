@@ -277,9 +277,13 @@ def t5_standin(spec: T5StandinSpec | None = None, cache: Path | None = None, log
 
 
 def main() -> None:
-    """``python -m llmft.standin``: build (or find) every stand-in once, before the notebooks run."""
+    """``python -m llmft.standin``: build (or find) every offline model once, before the notebooks run:
+    the T5 stand-in, and DistilBERT converted from MiniLM."""
+    from llmft.minilm import minilm_distilbert
+
     t0 = time.perf_counter()
     t5_standin()
+    minilm_distilbert()
     print(f"Stand-ins ready in {time.perf_counter() - t0:.0f} s")
 
 

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import (DataCollatorForSeq2Seq, ProgressCallback, Seq2SeqTrainer, Seq2SeqTrainingArguments,
-                          TrainerCallback, set_seed)
+from transformers import (DataCollatorForSeq2Seq, DataCollatorWithPadding, ProgressCallback, Seq2SeqTrainer,
+                          Seq2SeqTrainingArguments, TrainerCallback, set_seed)
 
 from llmft.cases import Case
 from llmft.memory import MemoryReport, PeakMemory
@@ -50,8 +50,11 @@ class TokenCounter:
         batch = self.collator(features)
         if self.pad_to is not None:  # fixed padding, as a script that pads everything to the limit does
             batch = _pad_batch(batch, self.pad_to, getattr(getattr(self.collator, "tokenizer", None), "pad_token_id", 0))
-        self.useful += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
-        self.total += batch["attention_mask"].numel() + batch["labels"].numel()
+        self.useful += int(batch["attention_mask"].sum())
+        self.total += batch["attention_mask"].numel()
+        if batch["labels"].dim() > 1:  # target tokens (seq2seq); a classifier's labels are not tokens
+            self.useful += int((batch["labels"] != -100).sum())
+            self.total += batch["labels"].numel()
         return batch
 
     @property
@@ -95,7 +98,7 @@ class TrainReport:
 
     @property
     def tokens_per_second(self) -> float:
-        """Useful (non-padding) tokens, inputs and labels, per second of training."""
+        """Useful (non-padding) tokens, inputs and target tokens, per second of training."""
         return self.useful_tokens / self.seconds if self.seconds else 0.0
 
     @property
@@ -123,7 +126,8 @@ def settings_table(run: Run, quantized: bool = False) -> dict[str, str]:
         "precision": training_precision(run.case, run.device),
         "optimizer": "paged 8-bit AdamW" if (quantized and run.device == "cuda") else "AdamW (torch)",
         "activation checkpointing": "on" if s.gradient_checkpointing else "off",
-        "max input / target tokens": f"{s.max_source_len} / {s.max_target_len}",
+        **({"max input tokens": f"{s.max_source_len}"} if run.case.task == "classification" else
+           {"max input / target tokens": f"{s.max_source_len} / {s.max_target_len}"}),
     }
 
 
@@ -159,14 +163,16 @@ def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTr
 
 def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quantized: bool = False,
                   pad_to: int | None = None, collator=None) -> TrainReport:
-    """Train the trainable (adapter) parameters of ``model`` on a tokenized seq2seq split.
+    """Train the trainable (adapter) parameters of ``model`` on a tokenized split (seq2seq or classification).
 
     ``pad_to`` pads every batch to that length (fixed padding), for the throughput comparison;
-    ``collator`` replaces the default seq2seq collator (the GPU check feeds random token ids).
+    ``collator`` replaces the default collator (the GPU check feeds random token ids).
     """
     set_seed(run.seed)
     args = training_arguments(run, output_dir, quantized)
     recorder = LossRecorder()
+    if collator is None and run.case.task == "classification":
+        collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8)
     collator = TokenCounter(collator or DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100,
                                                                pad_to_multiple_of=8), pad_to)
     trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_ds, data_collator=collator,
