@@ -69,7 +69,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from llmft import adapters, classify, data, lora, minilm, models, plots
-from llmft.display import captioned
+from llmft.display import captioned, text_table
 from llmft.metrics import confusion_matrix
 from llmft.train import settings_table, train_adapter
 
@@ -95,7 +95,7 @@ case, sizes = run.case, run.sizes
 # embeddings. `llmft.minilm` renames and folds the weights:
 
 # %%
-display(pd.DataFrame(minilm.name_table()).style.set_caption("BERT's parameter names and DistilBERT's").hide(axis="index"))
+display(text_table(pd.DataFrame(minilm.name_table()), "BERT's parameter names and DistilBERT's"))
 
 # %% [markdown]
 # If the renaming is right, the two models give the same hidden states for the same tokens. In `smoke` we
@@ -137,7 +137,8 @@ names = list(case.labels)
 balance = pd.DataFrame({split: pd.Series(np.asarray(ds["label"])).value_counts().sort_index().set_axis(names)
                         for split, ds in splits.items()})
 display(captioned(balance, f"Stories per class ({label})", precision=0))
-display(pd.DataFrame({"text": train["text"][:4], "label": [names[k] for k in train["label"][:4]]}))
+display(text_table(pd.DataFrame({"text": train["text"][:4], "label": [names[k] for k in train["label"][:4]]}),
+                   f"The first training stories ({data_label})"))
 
 # %%
 lengths = data.token_lengths(list(train["text"]), tokenizer)
@@ -269,8 +270,8 @@ if qlora_ok:
 histories = {"LoRA": lora_report.loss_history}
 if qlora is not None:
     histories["QLoRA"] = qlora_report.loss_history
-fig = plots.loss_curves(histories, f"Training loss ({run.profile.name} profile, {produced_by})")
-fig.axes[0].set_ylabel("cross-entropy loss (nats/story)")
+fig = plots.loss_curves(histories, f"Training loss ({run.profile.name} profile)\n{produced_by}",
+                        ylabel="cross-entropy loss (nats/story)")
 
 # %%
 systems = [*baselines, tuned] + ([qlora] if qlora is not None else [])
@@ -295,8 +296,8 @@ if qlora is not None:
     comparisons["QLoRA vs LoRA"] = (tuned, qlora)
 paired = {name: classify.paired_metrics(y, a.predictions, b.predictions, len(names), sizes.bootstrap_samples, run.seed)
           for name, (a, b) in comparisons.items()}
-display(pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items()} for name, cmp in paired.items()}
-                     ).T.style.set_caption(f"Difference B − A [95 % CI]; {label}"))
+display(captioned(pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items()}
+                                for name, cmp in paired.items()}).T, f"Difference B − A [95 % CI]; {label}"))
 
 # %% [markdown]
 # Where does LoRA go wrong? The confusion matrix puts the true desk in rows and the predicted one in
@@ -313,8 +314,7 @@ display(captioned(classify.per_class_table(y, tuned.predictions, case.labels),
 # belongs to two desks, or a real blind spot.
 
 # %%
-display(classify.confident_errors(test, tuned, run, k=5).style.set_caption(
-    f"LoRA's most confident errors ({label})").hide(axis="index"))
+display(text_table(classify.confident_errors(test, tuned, run, k=5), f"LoRA's most confident errors ({label})"))
 
 # %% [markdown]
 # ## Save, reload, merge

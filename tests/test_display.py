@@ -24,3 +24,12 @@ def test_examples_fold_the_input_and_escape_everything():
     html = examples(ev, [sys_], [0], "dialogue", "caption & more").data
     assert "<details>" in html and "2 lines" in html and "ROUGE-L 0.50" in html
     assert "&lt;b&gt;hi" in html and "out &lt;unk&gt;" in html and "ref &lt;1&gt;" in html and "caption &amp; more" in html
+
+
+def test_text_table_is_captioned_without_an_index():
+    import pandas as pd
+
+    from llmft.display import text_table
+
+    html = text_table(pd.DataFrame({"text": ["a long story"], "label": ["World"]}), "made by X").to_html()
+    assert "made by X" in html and "text-align: left" in html and ">0<" not in html

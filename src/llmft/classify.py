@@ -133,7 +133,8 @@ def quality_table(evals: list[ClassEval], caption: str):
     df = pd.DataFrame({e.name: {"accuracy": str(e.summary["accuracy"]), "macro-F1": str(e.summary["macro_f1"])}
                        for e in evals}).T
     df.index.name = "system"
-    return df.style.set_caption(caption)
+    return df.style.set_caption(caption).set_table_styles(
+        [{"selector": "td, th", "props": "padding: 0.15em 0.8em; text-align: right"}])
 
 
 def per_class_table(y, pred, labels: tuple[str, ...]) -> pd.DataFrame:

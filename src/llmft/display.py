@@ -19,6 +19,13 @@ def captioned(df, caption: str, precision: int = 3):
             .set_table_styles([{"selector": "td, th", "props": "padding: 0.15em 0.8em; text-align: right"}]))
 
 
+def text_table(df, caption: str):
+    """A table of text (left-aligned, wrapped, padded) with a caption naming what produced it."""
+    return (df.style.set_caption(caption).hide(axis="index")
+            .set_table_styles([{"selector": "td, th", "props": "padding: 0.2em 0.8em; text-align: left; "
+                                                              "vertical-align: top; white-space: normal"}]))
+
+
 def examples(evalset, evals, indices, field: str, caption: str):
     """Inputs and outputs, one block per input: the input folded (click to open), then every output.
 

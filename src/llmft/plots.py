@@ -8,12 +8,13 @@ import numpy as np
 from llmft.metrics import Estimate
 
 
-def loss_curves(histories: dict[str, list[tuple[int, float]]], title: str = "Training loss"):
+def loss_curves(histories: dict[str, list[tuple[int, float]]], title: str = "Training loss",
+                ylabel: str = "cross-entropy loss (nats/token)"):
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for name, hist in histories.items():
         steps, losses = zip(*hist)
         ax.plot(steps, losses, marker="o", markersize=3, label=name)
-    ax.set(xlabel="optimizer step", ylabel="cross-entropy loss (nats/token)", title=title)
+    ax.set(xlabel="optimizer step", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
