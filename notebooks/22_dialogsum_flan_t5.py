@@ -77,7 +77,7 @@ from llmft.display import captioned, examples
 from llmft.evaluation import (EvalSet, by_group, constant_baseline, evaluate_seq2seq, fluency, lead_baseline,
                               quality_table, score, vocabulary)
 from llmft.metrics import paired_bootstrap
-from llmft.train import compare_batching, settings_table, train_adapter
+from llmft.train import compare_batching, settings_table, train_adapter, train_qlora
 
 pd.set_option("display.max_colwidth", 120)
 case, sizes = run.case, run.sizes
@@ -210,17 +210,9 @@ display(examples(test, baselines, range(2), "dialogue", f"Outputs on two test di
 # configuration: no download, no memory.
 
 # %%
-real = models.real_size_on_meta(case)
-real_lora = models.count_params(adapters.attach_lora(real, run))
-by_formula = lora.lora_params(case)
-display(pd.DataFrame({
-    "LoRA parameters by formula": [f"{by_formula:,}"],
-    "trainable parameters (peft)": [f"{real_lora.trainable:,}"],
-    "all parameters (peft)": [f"{real_lora.total:,}"],
-    "trainable share": [f"{real_lora.percent:.2f} %"],
-}, index=[case.model_id]))
-assert by_formula == real_lora.trainable, "the formula and peft disagree"
-del real
+count_table, real_lora = adapters.count_on_real_architecture(run)
+display(count_table)
+assert lora.lora_params(case) == real_lora.trainable, "the formula and peft disagree"
 
 # %% [markdown]
 # DeepLearning.AI's course lab reports 3,538,944 of 251,116,800 parameters trainable (1.41 %) for this
@@ -244,9 +236,7 @@ lora_model = adapters.attach_lora(base, run)
 lora_params = models.count_params(lora_model)
 print(f"trainable: {lora_params.trainable:,} of {lora_params.total:,} ({lora_params.percent:.2f} %)")
 lora_report = train_adapter(lora_model, tokenizer, tokenized, run, run.results_dir / case.key / "checkpoints-lora")
-print(f"{lora_report.steps} steps in {lora_report.seconds:.0f} s, {lora_report.precision}, "
-      f"{lora_report.tokens_per_second:,.0f} useful tokens/s ({100 * lora_report.padding_share:.0f} % padding), "
-      f"peak memory {lora_report.memory.peak_bytes / 2**20:,.0f} MiB ({lora_report.memory.kind})")
+print(lora_report.summary())
 
 # %%
 tuned = evaluate_seq2seq(lora_model, tokenizer, test, run, "LoRA")
@@ -275,24 +265,19 @@ display(pd.DataFrame(probe).set_index("batching").style.set_caption(
 # too (double quantization), and trains the same LoRA adapter in higher precision on top. It needs
 # `bitsandbytes`; where that cannot run, this section says why and the rest of the chapter goes on.
 # In `smoke` it runs on the CPU backend of `bitsandbytes`, so the code path is the real one.
+#
+# `llmft.train.train_qlora` loads the 4-bit base, attaches the same adapter and trains it with the same
+# settings; meanwhile the LoRA model waits on the CPU, so that on a GPU QLoRA's peak memory is its own.
 
 # %%
 qlora_ok, qlora_reason = models.bitsandbytes_status(run.device)
 print(qlora_reason)
 qlora = None
 if qlora_ok:
-    base_4bit = models.load_model(run, source, quantization=models.qlora_quantization(run.device))
-    footprint = pd.DataFrame({"weights in memory (MiB)": [
-        models.load_model(run, source).get_memory_footprint() / 2**20, base_4bit.get_memory_footprint() / 2**20,
-    ]}, index=["fp32 base", "NF4 base"]).round(2)
-    display(footprint)
-    qlora_model = adapters.attach_qlora(base_4bit, run)
-    lora_model.to("cpu")  # on a GPU, QLoRA's peak memory must not include the fp32 LoRA model
-    qlora_report = train_adapter(qlora_model, tokenizer, tokenized, run,
-                                 run.results_dir / case.key / "checkpoints-qlora", quantized=True)
-    lora_model.to(run.device)
-    print(f"{qlora_report.steps} steps in {qlora_report.seconds:.0f} s with {qlora_report.optimizer}, "
-          f"peak memory {qlora_report.memory.peak_bytes / 2**20:,.0f} MiB")
+    qlora_model, qlora_report, footprint = train_qlora(run, source, tokenizer, tokenized,
+                                                       run.results_dir / case.key / "checkpoints-qlora", aside=lora_model)
+    display(pd.DataFrame({"weights in memory (MiB)": footprint}).round(2))
+    print(qlora_report.summary())
     qlora = evaluate_seq2seq(qlora_model, tokenizer, test, run, "QLoRA")
 
 # %% [markdown]

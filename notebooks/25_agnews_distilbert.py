@@ -71,7 +71,7 @@ from IPython.display import Markdown, display
 from llmft import adapters, classify, data, lora, minilm, models, plots
 from llmft.display import captioned, text_table
 from llmft.metrics import confusion_matrix
-from llmft.train import settings_table, train_adapter
+from llmft.train import settings_table, train_adapter, train_qlora
 
 pd.set_option("display.max_colwidth", 160)
 case, sizes = run.case, run.sizes
@@ -194,19 +194,9 @@ display(classify.quality_table(baselines, table_caption))
 # $741{,}124$ in all. We check it against `peft` on the real architecture, built on the `meta` device.
 
 # %%
-real = models.real_size_on_meta(case)
-real_lora = models.count_params(adapters.attach_lora(real, run))
-by_formula = lora.trainable_by_formula(case)
-display(pd.DataFrame({
-    "LoRA parameters by formula": [f"{lora.lora_params(case):,}"],
-    "head (modules_to_save)": [f"{lora.saved_head_params(case):,}"],
-    "trainable by formula": [f"{by_formula:,}"],
-    "trainable parameters (peft)": [f"{real_lora.trainable:,}"],
-    "all parameters (peft)": [f"{real_lora.total:,}"],
-    "trainable share": [f"{real_lora.percent:.2f} %"],
-}, index=[case.model_id]))
-assert by_formula == real_lora.trainable, "the formula and peft disagree"
-del real
+count_table, real_lora = adapters.count_on_real_architecture(run)
+display(count_table)
+assert lora.trainable_by_formula(case) == real_lora.trainable, "the formula and peft disagree"
 
 # %% [markdown]
 # Most of what trains is the head: LoRA itself is a fifth of it. That is why `pre_classifier` matters: leave it
@@ -224,9 +214,7 @@ lora_model = adapters.attach_lora(base, run)
 lora_params = models.count_params(lora_model)
 print(f"trainable: {lora_params.trainable:,} of {lora_params.total:,} ({lora_params.percent:.2f} %)")
 lora_report = train_adapter(lora_model, tokenizer, tokenized, run, run.results_dir / case.key / "checkpoints-lora")
-print(f"{lora_report.steps} steps in {lora_report.seconds:.0f} s, {lora_report.precision}, "
-      f"{lora_report.tokens_per_second:,.0f} useful tokens/s ({100 * lora_report.padding_share:.0f} % padding), "
-      f"peak memory {lora_report.memory.peak_bytes / 2**20:,.0f} MiB ({lora_report.memory.kind})")
+print(lora_report.summary())
 
 # %%
 tuned = classify.evaluate_classifier(lora_model, tokenizer, test, run, "LoRA")
@@ -239,23 +227,19 @@ display(classify.quality_table([*baselines, tuned], table_caption))
 # precision on top. The head must stay out of 4-bit (a 4-bit layer cannot be trained), so
 # `llmft.models.qlora_quantization` lists `modules_to_save` as modules to skip. Where `bitsandbytes`
 # cannot run, this section says why and the chapter goes on.
+#
+# `llmft.train.train_qlora` loads the 4-bit base, attaches the same adapter and trains it with the same
+# settings; meanwhile the LoRA model waits on the CPU, so that on a GPU QLoRA's peak memory is its own.
 
 # %%
 qlora_ok, qlora_reason = models.bitsandbytes_status(run.device)
 print(qlora_reason)
 qlora = None
 if qlora_ok:
-    base_4bit = models.load_model(run, source, quantization=models.qlora_quantization(run.device, case))
-    display(pd.DataFrame({"weights in memory (MiB)": [
-        models.load_model(run, source).get_memory_footprint() / 2**20, base_4bit.get_memory_footprint() / 2**20,
-    ]}, index=["fp32 base", "NF4 base"]).round(1))
-    qlora_model = adapters.attach_qlora(base_4bit, run)
-    lora_model.to("cpu")  # on a GPU, QLoRA's peak memory must not include the fp32 LoRA model
-    qlora_report = train_adapter(qlora_model, tokenizer, tokenized, run,
-                                 run.results_dir / case.key / "checkpoints-qlora", quantized=True)
-    lora_model.to(run.device)
-    print(f"{qlora_report.steps} steps in {qlora_report.seconds:.0f} s with {qlora_report.optimizer}, "
-          f"peak memory {qlora_report.memory.peak_bytes / 2**20:,.0f} MiB")
+    qlora_model, qlora_report, footprint = train_qlora(run, source, tokenizer, tokenized,
+                                                       run.results_dir / case.key / "checkpoints-qlora", aside=lora_model)
+    display(pd.DataFrame({"weights in memory (MiB)": footprint}).round(1))
+    print(qlora_report.summary())
     qlora = classify.evaluate_classifier(qlora_model, tokenizer, test, run, "QLoRA")
 
 # %% [markdown]

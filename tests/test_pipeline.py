@@ -101,3 +101,24 @@ def test_token_counter_sees_padding(tiny_tokenizer):
     dynamic(feats), fixed(feats)
     assert dynamic.useful == fixed.useful == 4 + 10 + 4
     assert fixed.padding_share > dynamic.padding_share > 0
+
+
+def test_train_qlora_reports_and_puts_the_lora_model_back(tiny_run, tiny_standin):
+    from llmft.train import train_qlora
+
+    model, tokenizer, splits, report = _train(tiny_run, tiny_standin)
+    tokenized = data.tokenize_seq2seq(splits["train"], tokenizer, tiny_run.case, tiny_run.sizes)
+    qmodel, qreport, footprint = train_qlora(tiny_run, tiny_standin, tokenizer, tokenized,
+                                             tiny_run.results_dir / "q", aside=model)
+    assert qreport.steps == tiny_run.sizes.max_steps and footprint["NF4 base"] < footprint["fp32 base"]
+    assert next(model.parameters()).device.type == tiny_run.device
+    assert f"{qreport.steps} steps in" in qreport.summary() and "useful tokens/s" in report.summary()
+
+
+def test_lora_count_on_the_real_architectures():
+    from llmft.runtime import start
+
+    table, real = adapters.count_on_real_architecture(start("agnews-distilbert", "smoke", quiet=True))
+    assert real.trainable == 741_124 and table["trainable by formula"].iloc[0] == "741,124"
+    table, real = adapters.count_on_real_architecture(start("dialogsum-flan-t5", "smoke", quiet=True))
+    assert real.trainable == 3_538_944 and "head (modules_to_save)" not in table

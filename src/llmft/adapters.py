@@ -75,3 +75,25 @@ def relative_logit_difference(a, b, batch) -> float:
     la = a(**batch).logits.float()
     lb = b(**batch).logits.float()
     return float((la - lb).abs().max() / la.abs().max().clamp_min(1e-12))
+
+
+def count_on_real_architecture(run: Run):
+    """LoRA's trainable parameters on the case's real architecture, by formula and by ``peft``.
+
+    The real model is built at its published size on PyTorch's ``meta`` device (no download, no
+    memory). Returns the table the chapters show and ``peft``'s count (a ``ParamCount``).
+    """
+    import pandas as pd
+
+    from llmft import lora, models
+
+    case = run.case
+    real = models.count_params(attach_lora(models.real_size_on_meta(case), run))
+    row = {"LoRA parameters by formula": f"{lora.lora_params(case):,}"}
+    if case.lora.modules_to_save:
+        row["head (modules_to_save)"] = f"{lora.saved_head_params(case):,}"
+        row["trainable by formula"] = f"{lora.trainable_by_formula(case):,}"
+    row.update({"trainable parameters (peft)": f"{real.trainable:,}", "all parameters (peft)": f"{real.total:,}",
+                "trainable share": f"{real.percent:.2f} %"})
+    return pd.DataFrame({k: [v] for k, v in row.items()}, index=[case.model_id]), real
+

@@ -106,6 +106,12 @@ class TrainReport:
         tail = [loss for _, loss in self.loss_history[-3:]]
         return sum(tail) / len(tail)
 
+    def summary(self) -> str:
+        """One line: steps, time, precision, optimizer, useful tokens per second, padding, peak memory."""
+        return (f"{self.steps} steps in {self.seconds:.0f} s, {self.precision}, {self.optimizer}, "
+                f"{self.tokens_per_second:,.0f} useful tokens/s ({100 * self.padding_share:.0f} % padding), "
+                f"peak memory {self.memory.peak_bytes / 2**20:,.0f} MiB ({self.memory.kind})")
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["memory"] = self.memory.as_dict()
@@ -208,3 +214,27 @@ def compare_batching(run: Run, make_model, tokenizer, tokenized, output_dir: Pat
         rows.append({"batching": name, "padded share": f"{100 * rep.padding_share:.0f} %",
                      "useful tokens / s": f"{rep.tokens_per_second:,.0f}", "seconds": f"{rep.seconds:.1f}"})
     return rows
+
+
+def train_qlora(run: Run, source, tokenizer, tokenized, output_dir: Path, aside=None):
+    """QLoRA: load the base in 4-bit NF4 (double quantization), attach the case's adapter, train it.
+
+    ``aside`` (the fp32 LoRA model) waits on the CPU meanwhile, so that on a GPU QLoRA's peak memory is
+    its own. Returns the trained model, its :class:`TrainReport`, and the weights' memory of the fp32
+    and the 4-bit base (MiB), for the chapter's table.
+    """
+    from llmft import adapters, models
+
+    base_4bit = models.load_model(run, source, quantization=models.qlora_quantization(run.device, run.case))
+    footprint = {"fp32 base": models.load_model(run, source).get_memory_footprint() / 2**20,
+                 "NF4 base": base_4bit.get_memory_footprint() / 2**20}
+    model = adapters.attach_qlora(base_4bit, run)
+    if aside is not None:
+        aside.to("cpu")
+    try:
+        report = train_adapter(model, tokenizer, tokenized, run, output_dir, quantized=True)
+    finally:
+        if aside is not None:
+            aside.to(run.device)
+    return model, report, footprint
+
