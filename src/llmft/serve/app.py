@@ -1,0 +1,109 @@
+"""The web application: a page to paste text and get a summary, and the same as JSON.
+
+Routes: ``GET /`` (the form), ``POST /`` (the form's answer page), ``POST /summarize`` (JSON in and out),
+``GET /health`` (what is loaded). The model is called under a lock, from plain ``def`` endpoints, which
+FastAPI runs in a thread pool: one generation at a time, and the event loop stays free for ``/health``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class Answer:
+    summary: str
+    input_tokens: int  # tokens in the text as given
+    used_tokens: int  # tokens the model read (the text is cut to the model's input limit)
+
+    @property
+    def truncated(self) -> bool:
+        return self.used_tokens < self.input_tokens
+
+
+def _problem(text: str, max_chars: int) -> tuple[int, str] | None:
+    """``(status, message)`` for text that cannot be summarised, else None."""
+    if not text.strip():
+        return 422, "The text is empty: paste the text to summarize."
+    if len(text) > max_chars:
+        return 413, f"The text has {len(text):,} characters; the limit is {max_chars:,}. Shorten it and try again."
+    return None
+
+
+def create_app(summarize: Callable[[str], Answer], *, model: str, adapter: str | None = None,
+               max_chars: int = 20_000, title: str = "Summarize a text") -> FastAPI:
+    """An app that serves ``summarize`` (loaded once, by the caller); ``model``/``adapter`` name what it is."""
+    app = FastAPI(title=title)
+    templates = Jinja2Templates(directory=str(TEMPLATES))  # autoescapes: HTML in the text stays text
+    lock = threading.Lock()
+    about = {"model": model, "adapter": adapter, "max_chars": max_chars}
+
+    def run(text: str) -> tuple[Answer, float]:
+        with lock:
+            t0 = time.perf_counter()
+            answer = summarize(text)
+            return answer, time.perf_counter() - t0
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"title": title, **about, **context}, status_code=status)
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", **about}
+
+    @app.get("/", response_class=HTMLResponse)
+    def form(request: Request):
+        return page(request, "index.html")
+
+    @app.post("/", response_class=HTMLResponse)
+    async def submit(request: Request):
+        body = await request.body()
+        try:
+            from urllib.parse import parse_qs
+
+            fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            return page(request, "index.html", 400, error="The text is not valid UTF-8.")
+        text = (fields.get("text") or [""])[0]
+        problem = _problem(text, max_chars)
+        if problem:
+            return page(request, "index.html", problem[0], error=problem[1], text=text[:max_chars])
+        import anyio
+
+        answer, seconds = await anyio.to_thread.run_sync(run, text)
+        return page(request, "result.html", text=text, answer=answer, seconds=seconds, words=len(text.split()))
+
+    @app.post("/summarize")
+    async def summarize_json(request: Request):
+        body = await request.body()
+        try:
+            import json
+
+            payload = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from None
+        except ValueError:
+            raise HTTPException(400, 'The request body is not JSON. Send {"text": "..."}.') from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+            raise HTTPException(422, 'Send a JSON object with a string field "text".')
+        problem = _problem(payload["text"], max_chars)
+        if problem:
+            raise HTTPException(*problem)
+        import anyio
+
+        answer, seconds = await anyio.to_thread.run_sync(run, payload["text"])
+        return JSONResponse({"summary": answer.summary, "input_chars": len(payload["text"]),
+                             "input_tokens": answer.input_tokens, "used_tokens": answer.used_tokens,
+                             "truncated": answer.truncated, "seconds": round(seconds, 3), **about})
+
+    return app
