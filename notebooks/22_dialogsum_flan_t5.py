@@ -276,7 +276,8 @@ qlora = None
 if qlora_ok:
     qlora_model, qlora_report, footprint = train_qlora(run, source, tokenizer, tokenized,
                                                        run.results_dir / case.key / "checkpoints-qlora", aside=lora_model)
-    display(pd.DataFrame({"weights in memory (MiB)": footprint}).round(2))
+    display(captioned(pd.DataFrame({"weights in memory (MiB)": footprint}), f"Base model weights ({label})",
+                      precision=2))
     print(qlora_report.summary())
     qlora = evaluate_seq2seq(qlora_model, tokenizer, test, run, "QLoRA")
 
@@ -363,12 +364,12 @@ merge_diff = adapters.relative_logit_difference(lora_model, merged, batch)
 tolerance = 1e-5 if run.device == "cpu" else 1e-3
 same_text = (evaluate_seq2seq(merged, tokenizer, check, run, "merged").predictions
              == evaluate_seq2seq(lora_model, tokenizer, check, run, "LoRA").predictions)
-display(pd.DataFrame({
+display(captioned(pd.DataFrame({
     "adapter on disk (KiB)": [f"{adapter_bytes / 1024:,.1f}"],
     "max |logit diff|, reloaded": [reload_diff],
     "max |logit diff| / max |logit|, merged": [f"{merge_diff:.1e}"],
     "merged gives the same summaries": [same_text],
-}))
+}), f"Save, reload, merge ({label})"))
 assert reload_diff == 0.0 and merge_diff < tolerance and same_text
 
 # %% [markdown]

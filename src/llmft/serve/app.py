@@ -7,12 +7,15 @@ FastAPI runs in a thread pool: one generation at a time, and the event loop stay
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+from urllib.parse import parse_qs
 
+import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
@@ -69,8 +72,6 @@ def create_app(summarize: Callable[[str], Answer], *, model: str, adapter: str |
     async def submit(request: Request):
         body = await request.body()
         try:
-            from urllib.parse import parse_qs
-
             fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
             return page(request, "index.html", 400, error="The text is not valid UTF-8.")
@@ -78,8 +79,6 @@ def create_app(summarize: Callable[[str], Answer], *, model: str, adapter: str |
         problem = _problem(text, max_chars)
         if problem:
             return page(request, "index.html", problem[0], error=problem[1], text=text[:max_chars])
-        import anyio
-
         answer, seconds = await anyio.to_thread.run_sync(run, text)
         return page(request, "result.html", text=text, answer=answer, seconds=seconds, words=len(text.split()))
 
@@ -87,8 +86,6 @@ def create_app(summarize: Callable[[str], Answer], *, model: str, adapter: str |
     async def summarize_json(request: Request):
         body = await request.body()
         try:
-            import json
-
             payload = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError:
             raise HTTPException(400, "The request body is not valid UTF-8.") from None
@@ -99,8 +96,6 @@ def create_app(summarize: Callable[[str], Answer], *, model: str, adapter: str |
         problem = _problem(payload["text"], max_chars)
         if problem:
             raise HTTPException(*problem)
-        import anyio
-
         answer, seconds = await anyio.to_thread.run_sync(run, payload["text"])
         return JSONResponse({"summary": answer.summary, "input_chars": len(payload["text"]),
                              "input_tokens": answer.input_tokens, "used_tokens": answer.used_tokens,
