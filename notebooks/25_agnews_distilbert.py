@@ -68,7 +68,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from llmft import adapters, classify, data, lora, minilm, models, plots
+from llmft import adapters, classify, data, lora, models, plots
+from llmft.standins import minilm
 from llmft.display import captioned, text_table
 from llmft.metrics import confusion_matrix
 from llmft.train import settings_table, train_adapter, train_qlora
@@ -92,7 +93,7 @@ case, sizes = run.case, run.sizes
 # layer norm, then a two-layer feed-forward block with GELU, another residual and layer norm. Only the names
 # differ. BERT adds a third embedding, for the *token type* (first or second sentence); with one sentence every
 # token has type 0, so that one vector is added at every position and can be folded into DistilBERT's position
-# embeddings. `llmft.minilm` renames and folds the weights:
+# embeddings. `llmft.standins.minilm` renames and folds the weights:
 
 # %%
 display(text_table(pd.DataFrame(minilm.name_table()), "BERT's parameter names and DistilBERT's"))

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from llmft.runtime import start
-from llmft.standin import T5StandinSpec, build_t5, pretraining_pairs, train_tokenizer
+from llmft.standins.corpora import pretraining_pairs
+from llmft.standins.t5 import T5StandinSpec, build_t5
+from llmft.standins.tokenizer import train_tokenizer
 
 TINY = T5StandinSpec(vocab_size=600, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
                      pretrain_examples=300, pretrain_steps=3, pretrain_batch=4, max_source_len=64)

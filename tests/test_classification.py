@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from llmft import classify, data, minilm, models
+from llmft import classify, data, models
+from llmft.standins import minilm
 from llmft.runtime import start
 from llmft.synthetic import agnews
 

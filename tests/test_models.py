@@ -78,10 +78,10 @@ def test_qlora_base_is_4bit_and_smaller(tiny_run, tiny_t5, tmp_path):
 def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
 
     calls = []
-    monkeypatch.setitem(models.STANDINS, "t5", lambda: calls.append(1) or "/local/standin")
+    monkeypatch.setitem(models.STANDINS, "dialogsum-flan-t5", lambda: calls.append(1) or "/local/standin")
     assert models.model_source(tiny_run) == "/local/standin" and calls == [1]
     other = dataclasses.replace(tiny_run, case=get_case("alpaca-gpt2"))
-    with pytest.raises(ValueError, match="No offline stand-in"):
+    with pytest.raises(ValueError, match="No offline model"):
         models.model_source(other)
 
 
@@ -104,6 +104,6 @@ def test_flan_t5_loads_untied_without_the_misleading_warning(tiny_run, tiny_t5, 
 
 def test_offline_distilbert_is_the_converted_pretrained_encoder(tiny_run, monkeypatch):
     run = dataclasses.replace(tiny_run, case=get_case("agnews-distilbert"))
-    monkeypatch.setitem(models.STANDINS, "distilbert", lambda: "/local/minilm")
+    monkeypatch.setitem(models.STANDINS, "agnews-distilbert", lambda: "/local/minilm")
     assert models.model_source(run) == "/local/minilm"
     assert models.describe(run, torch.nn.Linear(10, 10)).startswith("all-MiniLM-L6-v2 (pretrained, from PyPI)")

@@ -1,10 +1,13 @@
+import dataclasses
 import json
 
 import pytest
 import torch
 
 from conftest import TINY
-from llmft.standin import build_t5, pretrain_seq2seq, pretraining_pairs, t5_standin, train_tokenizer
+from llmft.standins.corpora import pretraining_pairs
+from llmft.standins.t5 import build_t5, pretrain_seq2seq, t5_standin
+from llmft.standins.tokenizer import train_tokenizer
 from llmft.synthetic import dialogsum
 
 VARIED = [
@@ -82,13 +85,12 @@ def test_standin_is_built_once_then_reused(tmp_path):
 
 
 def test_cache_key_covers_spec_and_data(monkeypatch):
-    import dataclasses
 
-    from llmft import standin
+    from llmft.standins import t5 as standin
 
     key = TINY.key()
     assert dataclasses.replace(TINY, pretrain_steps=4).key() != key
-    monkeypatch.setattr(standin, "_code_fingerprint", lambda: "another generator")
+    monkeypatch.setattr(standin, "_code_fingerprint", lambda corpus: "another generator")
     assert TINY.key() != key
 
 
@@ -120,3 +122,30 @@ def test_pretraining_leaves_out_pairs_that_do_not_fit(tiny_tokenizer):
     spec = dataclasses.replace(TINY, max_source_len=3)
     with pytest.raises(ValueError, match="max_source_len=3"):
         pretrain_seq2seq(build_t5(spec, tiny_tokenizer), tiny_tokenizer, pretraining_pairs(50, 0), spec)
+
+
+def test_t5_small_standin_is_t5_v1_0_tied_relu(tmp_path):
+    from llmft.standins.t5 import T5_SMALL
+
+    tiny = dataclasses.replace(T5_SMALL, vocab_size=600, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
+                               pretrain_examples=200, pretrain_steps=2, pretrain_batch=4)
+    path = t5_standin(tiny, cache=tmp_path)
+    assert path.name.startswith("t5-small-standin-") and tiny.key() != dataclasses.replace(tiny, corpus="chats").key()
+    from transformers import T5ForConditionalGeneration
+
+    model = T5ForConditionalGeneration.from_pretrained(path)
+    assert model.config.feed_forward_proj == "relu" and model.lm_head.weight is model.shared.weight
+
+
+def test_news_pretraining_never_teaches_xsum_summaries():
+    from llmft.metrics import sentences
+    from llmft.standins.corpora import news_pretraining_pairs
+
+    pairs = news_pretraining_pairs(400, 0)
+    summarize = [(s, t) for s, t in pairs if s.startswith("summarize: ")]
+    assert 0.2 < len(summarize) / len(pairs) < 0.5
+    for source, target in summarize:  # CNN/Daily Mail style: the story's first sentences, copied
+        body = source[len("summarize: "):]
+        assert all(s in body for s in sentences(target)) and body.startswith(sentences(target)[0])
+    tasks = {s.split(":")[0] for s, _ in pairs}
+    assert tasks == {"summarize", "Copy the text", "Continue the text", "Fill in the missing words"}

@@ -2,7 +2,7 @@
 
 Every field here describes the real thing (hub ids, splits, fields, published
 architecture numbers), whatever the profile; the ``smoke`` profile swaps in local
-stand-ins of the same shape (see ``llmft.standin`` and ``llmft.synthetic``).
+stand-ins of the same shape (see ``llmft.standins`` and ``llmft.synthetic``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Case:
     labels: tuple[str, ...] = ()
     notes: str = ""
     chapter_ready: bool = False  # True once the chapter runs end to end
+    fp16_ok: bool = True  # False where the model overflows in fp16 (T5 v1.1 / Flan-T5): train in fp32 on a T4
 
     def format_prompt(self, record: dict) -> str:
         return self.prompt.format(**{f: record[f] for f in self.input_fields})
@@ -74,6 +75,7 @@ CASES: dict[str, Case] = {
                       vocab_size=32128, feed_forward_proj="relu", tie_word_embeddings=True,
                       pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
             notes="Inputs up to 1024 tokens, as in the source project.",
+            chapter_ready=True,
         ),
         Case(
             key="dialogsum-flan-t5",
@@ -93,6 +95,7 @@ CASES: dict[str, Case] = {
                       vocab_size=32128, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
                       pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
             chapter_ready=True,
+            fp16_ok=False,
         ),
         Case(
             key="alpaca-gpt2",

@@ -13,13 +13,15 @@ from datasets import DatasetDict, load_dataset
 from llmft.cases import Case
 from llmft.profiles import Sizes
 from llmft.runtime import Run, hub_errors
-from llmft.standin import cache_root
-from llmft.synthetic import agnews, dialogsum
+from llmft.standins.cache import cache_root
+from llmft.synthetic import agnews, dialogsum, xsum
 
-SYNTHETIC = {"dialogsum-flan-t5": dialogsum.make_splits, "agnews-distilbert": agnews.make_splits}
+SYNTHETIC = {"xsum-t5-small": xsum.make_splits, "dialogsum-flan-t5": dialogsum.make_splits,
+             "agnews-distilbert": agnews.make_splits}
 # smoke sizes of the synthetic splits, in inputs (DialogSum's test has three reference rows per dialogue);
 # a split a dataset does not publish (AG News' validation) is not generated: it is carved from train.
 SYNTHETIC_SPLIT_SIZES = {
+    "xsum-t5-small": {"train": 2000, "validation": 100, "test": 100},
     "dialogsum-flan-t5": {"train": 2000, "validation": 100, "test": 100},
     "agnews-distilbert": {"train": 2100, "test": 400},
 }

@@ -13,11 +13,14 @@ ROUGE_KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 _SENTENCE_END = re.compile(r"(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<=[.!?])\s+")
 
 
-def split_sentences(text: str) -> str:
-    """One sentence per line, which ``rougeLsum`` needs (without newlines it equals ``rougeL``).
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (each line split at . ! or ?). A plain regex, so that no NLTK data has to
+    be downloaded; titles such as "Mr." end no sentence."""
+    return [s for line in text.split("\n") for s in _SENTENCE_END.split(line.strip()) if s]
 
-    A plain regex, so that no NLTK data has to be downloaded; titles such as "Mr." end no sentence.
-    """
+
+def split_sentences(text: str) -> str:
+    """One sentence per line, which ``rougeLsum`` needs (without newlines it equals ``rougeL``)."""
     return "\n".join(s for s in _SENTENCE_END.split(text.strip()) if s)
 
 
@@ -105,6 +108,21 @@ def paired_bootstrap(a, b, samples: int = 1000, seed: int = 0, level: float = 0.
     est = Estimate(float(d.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
     return PairedComparison(est, float((means <= 0).mean()), samples)
 
+
+
+def paired_comparisons(comparisons: dict, metrics: tuple[str, ...], samples: int, seed: int) -> dict:
+    """``{name: (A, B)}`` of evaluated systems (each with ``per_example`` scores) -> ``{name: {metric:
+    PairedComparison of B - A}}``, each from the same paired bootstrap."""
+    return {name: {m: paired_bootstrap(a.per_example[m], b.per_example[m], samples, seed) for m in metrics}
+            for name, (a, b) in comparisons.items()}
+
+
+def paired_table(paired: dict, caption: str):
+    """One row per comparison, one column per metric: the difference B − A with its interval and p."""
+    import pandas as pd
+
+    return pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items()}
+                         for name, cmp in paired.items()}).T.style.set_caption(caption)
 
 def accuracy(y_true, y_pred) -> float:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)

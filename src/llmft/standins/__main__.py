@@ -1,0 +1,18 @@
+"""``python -m llmft.standins``: build (or find) every offline model once, before the notebooks run."""
+
+import time
+
+from llmft.standins.minilm import minilm_distilbert
+from llmft.standins.t5 import T5_SMALL, t5_standin
+
+
+def main() -> None:
+    t0 = time.perf_counter()
+    t5_standin()
+    t5_standin(T5_SMALL)
+    minilm_distilbert()
+    print(f"Stand-ins ready in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
