@@ -76,7 +76,7 @@ from llmft import adapters, data, lora, models, plots
 from llmft.display import captioned, examples
 from llmft.evaluation import (EvalSet, by_group, constant_baseline, evaluate_seq2seq, fluency, lead_baseline,
                               quality_table, score, vocabulary)
-from llmft.metrics import paired_bootstrap
+from llmft.metrics import paired_comparisons, paired_table
 from llmft.train import compare_batching, settings_table, train_adapter, train_qlora
 
 pd.set_option("display.max_colwidth", 120)
@@ -315,10 +315,8 @@ best_trivial = max([lead, constant], key=lambda e: e.summary["rougeL"].mean)
 comparisons = {"LoRA vs zero-shot": (zero_shot, tuned), f"LoRA vs {best_trivial.name}": (best_trivial, tuned)}
 if qlora is not None:
     comparisons["QLoRA vs LoRA"] = (tuned, qlora)
-paired = {name: {m: paired_bootstrap(a.per_example[m], b.per_example[m], sizes.bootstrap_samples, run.seed)
-                 for m in ("rouge1", "rouge2", "rougeL", "rougeLsum")} for name, (a, b) in comparisons.items()}
-display(pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items()}
-                      for name, cmp in paired.items()}).T.style.set_caption(f"Difference B − A [95 % CI]; {label}"))
+paired = paired_comparisons(comparisons, ("rouge1", "rouge2", "rougeL", "rougeLsum"), sizes.bootstrap_samples, run.seed)
+display(paired_table(paired, f"Difference B − A [95 % CI]; {label}"))
 
 # %% [markdown]
 # **What this says about ROUGE.** The constant baseline answers every dialogue of a topic with the same
@@ -349,28 +347,15 @@ display(examples(test, [tuned], worst, "dialogue", f"Lowest ROUGE-L for LoRA ({l
 # into the base weights ($W \leftarrow W + \frac{\alpha}{r} BA$), which removes LoRA's extra matrix
 # products at inference. Merging changes the order of floating-point operations, so logits move by
 # rounding: we compare them relative to their scale, and generate with the same batches. Merging needs a
-# base in full precision, not 4-bit.
+# base in full precision, not 4-bit. `adapters.save_reload_merge` does the four steps.
 
 # %%
 adapter_dir = run.results_dir / case.key / "adapter-lora"
-adapter_bytes = adapters.save_adapter(lora_model, adapter_dir)
-reloaded = adapters.load_adapter(models.load_model(run, source), adapter_dir)
 check = EvalSet(test.records[:8], test.references[:8])
-batch = tokenizer([case.format_prompt(r) for r in check.records], text_target=[r[0] for r in check.references],
-                  padding=True, truncation=True, max_length=sizes.max_source_len, return_tensors="pt").to(run.device)
-reload_diff = adapters.max_logit_difference(lora_model, reloaded, batch)
-merged = reloaded.merge_and_unload()
-merge_diff = adapters.relative_logit_difference(lora_model, merged, batch)
-tolerance = 1e-5 if run.device == "cpu" else 1e-3
-same_text = (evaluate_seq2seq(merged, tokenizer, check, run, "merged").predictions
-             == evaluate_seq2seq(lora_model, tokenizer, check, run, "LoRA").predictions)
-display(captioned(pd.DataFrame({
-    "adapter on disk (KiB)": [f"{adapter_bytes / 1024:,.1f}"],
-    "max |logit diff|, reloaded": [reload_diff],
-    "max |logit diff| / max |logit|, merged": [f"{merge_diff:.1e}"],
-    "merged gives the same summaries": [same_text],
-}), f"Save, reload, merge ({label})"))
-assert reload_diff == 0.0 and merge_diff < tolerance and same_text
+round_trip = adapters.save_reload_merge(run, lora_model, models.load_model(run, source), tokenizer, check, adapter_dir)
+adapter_bytes = round_trip.adapter_bytes
+display(captioned(round_trip.table(), f"Save, reload, merge ({label})"))
+assert round_trip.ok
 
 # %% [markdown]
 # ## Results file

@@ -1,5 +1,6 @@
 """Loading, bringing your own data, carving splits, and prompts that keep their instruction."""
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -87,3 +88,20 @@ def test_carving_keeps_an_inputs_references_together():
     groups = [set(parts[s]["dialogue"]) for s in ("train", "validation", "test")]
     assert sum(len(g) for g in groups) == 30 and not (groups[0] & groups[2])
     assert all(len(parts[s]) == 3 * len(g) for s, g in zip(("train", "validation", "test"), groups))
+
+
+def test_your_own_news_articles_for_case_1(tiny_run, tmp_path, monkeypatch):
+    """Bring your own data for XSum's case: documents and one-sentence summaries, validation and test carved."""
+    run = dataclasses.replace(tiny_run, case=get_case("xsum-t5-small"))
+    rows = [{"id": str(i), "document": f"Paragraph one of story {i}.\nParagraph two.", "summary": f"Story {i}."}
+            for i in range(60)]
+    _write(tmp_path / "news", "train", rows, "jsonl")
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "news"))
+    splits = data.load_splits(run)
+    ids = [set(splits[s]["id"]) for s in ("train", "validation", "test")]
+    assert all(ids) and not (ids[0] & ids[1]) and not (ids[0] & ids[2]) and not (ids[1] & ids[2])
+    assert set(splits["test"].column_names) >= {"document", "summary"}
+    _write(tmp_path / "bad", "train", [{"text": "no document", "summary": "x"}] * 30, "jsonl")
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "bad"))
+    with pytest.raises(ValueError, match="lacks the field.*document"):
+        data.load_splits(run)

@@ -1,5 +1,7 @@
 """The chapter's path end to end on a tiny stand-in: data, tokenize, LoRA, train, evaluate, save, reload."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -88,6 +90,7 @@ def test_precision_choice(monkeypatch):
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", t4)
     assert training_precision(t5, "cuda") == "fp32" and training_precision(gpt2, "cuda") == "fp16"
+    assert training_precision(get_case("xsum-t5-small"), "cuda") == "fp16"  # T5 v1.0 survives fp16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # an A100
     assert training_precision(t5, "cuda") == "bf16"
 
@@ -122,3 +125,41 @@ def test_lora_count_on_the_real_architectures():
     assert real.trainable == 741_124 and table["trainable by formula"].iloc[0] == "741,124"
     table, real = adapters.count_on_real_architecture(start("dialogsum-flan-t5", "smoke", quiet=True))
     assert real.trainable == 3_538_944 and "head (modules_to_save)" not in table
+
+
+def test_length_cost_pads_to_each_limit_and_reports_memory(tiny_run, tiny_standin):
+    from llmft.train import length_cost
+
+    tokenizer = models.load_tokenizer(tiny_run, tiny_standin)
+    train = data.load_splits(tiny_run)["train"]
+    rows = length_cost(tiny_run, lambda r: adapters.attach_lora(models.load_model(r, tiny_standin), r), tokenizer,
+                       train, tiny_run.results_dir / "probe", limits=(32, 1024), steps=1)
+    assert [(r["input limit"], r["batching"].split(":")[0]) for r in rows] == [
+        (32, "fixed"), (32, "dynamic, grouped by length"), (1024, "fixed"), (1024, "dynamic, grouped by length")]
+    share = {(r["input limit"], r["batching"][:5]): float(r["padded share"].rstrip(" %")) for r in rows}
+    assert share[(1024, "fixed")] > share[(32, "fixed")] and share[(1024, "fixed")] > share[(1024, "dynam")]
+    assert float(rows[0]["inputs cut"].rstrip(" %")) >= float(rows[2]["inputs cut"].rstrip(" %"))
+    assert all(int(r[next(k for k in r if k.startswith("peak memory"))].replace(",", "")) > 0 for r in rows)
+
+
+def test_by_input_limit_reuses_done_evaluations(tiny_run, tiny_standin):
+    from llmft.evaluation import by_input_limit, lead_baseline
+
+    model, tokenizer, splits, _ = _train(tiny_run, tiny_standin)
+    test = EvalSet.from_split(splits["test"], tiny_run.case)
+    done = evaluate_seq2seq(model, tokenizer, test, tiny_run, "lora")
+    curve = by_input_limit(model, tokenizer, test, tiny_run, (8, 64), "lora", done={64: done})
+    assert list(curve) == [8, 64] and curve[64] is done and len(curve[8].predictions) == len(test)
+    assert lead_baseline(EvalSet([{"dialogue": "First one. Second one.\nThird."}], [["x"]]), tiny_run.case, 1,
+                         unit="sentence") == ["First one."]
+
+
+def test_save_reload_merge_checks_every_step(tiny_run, tiny_standin, tmp_path):
+    model, tokenizer, splits, _ = _train(tiny_run, tiny_standin)
+    test = EvalSet.from_split(splits["test"], tiny_run.case)
+    check = EvalSet(test.records[:2], test.references[:2])
+    rt = adapters.save_reload_merge(tiny_run, model, models.load_model(tiny_run, tiny_standin), tokenizer, check,
+                                    tmp_path / "adapter")
+    assert rt.ok and rt.reload_diff == 0.0 and rt.adapter_bytes > 0 and (tmp_path / "adapter").is_dir()
+    assert list(rt.table().columns)[0] == "adapter on disk (KiB)"
+    assert not dataclasses.replace(rt, same_text=False).ok and not dataclasses.replace(rt, merge_diff=1.0).ok

@@ -1,7 +1,10 @@
 """The serving module: pages and JSON through the test client, bad input, a live server on a loopback
 port under a bounded load, the real summarizer on a tiny stand-in, and the command line."""
 
+import contextlib
 import json
+import os
+import shutil
 import statistics
 import threading
 import time
@@ -77,15 +80,12 @@ def test_json_api_rejects_bad_requests(client, body, status, message):
     assert r.status_code == status and message in r.json()["detail"]
 
 
-def test_live_server_on_loopback_under_load():
+@contextlib.contextmanager
+def live(app):
+    """``app`` served by uvicorn on a free loopback port in a thread; yields its base URL."""
     import uvicorn
 
-    def slow_echo(text):
-        time.sleep(0.002)
-        return echo(text)
-
-    config = uvicorn.Config(create_app(slow_echo, model="echo"), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -95,7 +95,18 @@ def test_live_server_on_loopback_under_load():
             time.sleep(0.05)
         host, port = server.servers[0].sockets[0].getsockname()[:2]
         assert host == "127.0.0.1"
-        base = f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_live_server_on_loopback_under_load():
+    def slow_echo(text):
+        time.sleep(0.002)
+        return echo(text)
+
+    with live(create_app(slow_echo, model="echo")) as base:
         assert json.loads(urllib.request.urlopen(f"{base}/health", timeout=10).read())["status"] == "ok"
 
         def one(i: int) -> float:
@@ -115,9 +126,66 @@ def test_live_server_on_loopback_under_load():
             urllib.request.urlopen(urllib.request.Request(f"{base}/summarize", data=b"{}",
                                                           headers={"content-type": "application/json"}), timeout=10)
         assert err.value.code == 422
+
+
+def browser():
+    """Headless Chromium driven by Selenium, from the system's packages (Debian: chromium, chromium-driver).
+
+    Where they are missing the test is skipped, except under ``.ci/run`` (``LLMFT_REQUIRE_BROWSER=1``),
+    which installs them: there a missing browser is a failure.
+    """
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)"
+        if os.environ.get("LLMFT_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
+
+
+def test_real_browser_pastes_submits_and_reads_the_summary(tiny_run, tiny_t5, tmp_path, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from llmft import models
+    from llmft.serve.model import Summarizer
+
+    model, tok = tiny_t5
+    model.save_pretrained(tmp_path / "m")
+    tok.save_pretrained(tmp_path / "m")
+    monkeypatch.setitem(models.STANDINS, "dialogsum-flan-t5", lambda: tmp_path / "m")
+    summarize = Summarizer(tiny_run, None)
+    text = "#Person1#: The <b>library</b> in Leeds opens on Monday.\n#Person2#: Great, I will go & see it."
+    expected = summarize(text).summary
+    d = browser()
+    try:
+        with live(create_app(summarize, model=summarize.label, max_chars=2000)) as base:
+            d.get(base + "/")
+            box = d.find_element(By.ID, "text")
+            box.send_keys(text)  # what pasting does: the text lands in the text area
+            d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            summary = WebDriverWait(d, 60).until(ec.presence_of_element_located((By.ID, "summary")))
+            assert summary.text == expected.strip()
+            assert "characters" in d.find_element(By.CLASS_NAME, "meta").text
+            assert "<b>library</b>" in d.find_element(By.TAG_NAME, "details").get_attribute("textContent")  # shown, not run
+            assert not d.find_elements(By.CSS_SELECTOR, "details b")  # the tag was escaped, not rendered
+            d.find_element(By.LINK_TEXT, "Summarize another text").click()
+            WebDriverWait(d, 30).until(ec.presence_of_element_located((By.ID, "text")))
+            d.find_element(By.ID, "text").send_keys("x" * 2001)
+            d.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            error = WebDriverWait(d, 30).until(ec.presence_of_element_located((By.CLASS_NAME, "error")))
+            assert "limit" in error.text
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        d.quit()
 
 
 def test_summarizer_on_a_tiny_standin(tiny_run, tiny_t5, tmp_path, monkeypatch):
@@ -127,7 +195,7 @@ def test_summarizer_on_a_tiny_standin(tiny_run, tiny_t5, tmp_path, monkeypatch):
     model, tok = tiny_t5
     model.save_pretrained(tmp_path / "m")
     tok.save_pretrained(tmp_path / "m")
-    monkeypatch.setitem(models.STANDINS, "t5", lambda: tmp_path / "m")
+    monkeypatch.setitem(models.STANDINS, "dialogsum-flan-t5", lambda: tmp_path / "m")
     adapters.save_adapter(adapters.attach_lora(models.load_model(tiny_run, tmp_path / "m"), tiny_run), tmp_path / "a")
     summarize = Summarizer(tiny_run, tmp_path / "a")
     short = summarize("#Person1#: Hello.\n#Person2#: Hi.")

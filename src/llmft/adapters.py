@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -75,6 +76,50 @@ def relative_logit_difference(a, b, batch) -> float:
     la = a(**batch).logits.float()
     lb = b(**batch).logits.float()
     return float((la - lb).abs().max() / la.abs().max().clamp_min(1e-12))
+
+
+@dataclass
+class RoundTrip:
+    """What :func:`save_reload_merge` found: the adapter's size, and how far reloading and merging moved outputs."""
+
+    adapter_bytes: int
+    reload_diff: float  # max |logit difference|, reloaded adapter vs the trained one: must be 0
+    merge_diff: float  # max |logit difference| / max |logit|, merged vs the trained one: rounding only
+    same_text: bool  # the merged model writes the same outputs
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.reload_diff == 0.0 and self.merge_diff < self.tolerance and self.same_text
+
+    def table(self):
+        import pandas as pd
+
+        return pd.DataFrame({
+            "adapter on disk (KiB)": [f"{self.adapter_bytes / 1024:,.1f}"],
+            "max |logit diff|, reloaded": [self.reload_diff],
+            "max |logit diff| / max |logit|, merged": [f"{self.merge_diff:.1e}"],
+            "merged gives the same summaries": [self.same_text],
+        })
+
+
+def save_reload_merge(run: Run, lora_model, fresh_base, tokenizer, check, folder: Path) -> RoundTrip:
+    """Save ``lora_model``'s adapter to ``folder``, reload it onto ``fresh_base``, merge it, and compare each
+    with the trained model on the inputs of ``check`` (an ``EvalSet``): logits by teacher forcing, and the
+    generated summaries (same batches, same decoding). The merged model is built from the reloaded one."""
+    from llmft.evaluation import evaluate_seq2seq
+
+    adapter_bytes = save_adapter(lora_model, folder)
+    reloaded = load_adapter(fresh_base, folder)
+    case, sizes = run.case, run.sizes
+    batch = tokenizer([case.format_prompt(r) for r in check.records], text_target=[r[0] for r in check.references],
+                      padding=True, truncation=True, max_length=sizes.max_source_len, return_tensors="pt").to(run.device)
+    reload_diff = max_logit_difference(lora_model, reloaded, batch)
+    merged = reloaded.merge_and_unload()
+    merge_diff = relative_logit_difference(lora_model, merged, batch)
+    same_text = (evaluate_seq2seq(merged, tokenizer, check, run, "merged").predictions
+                 == evaluate_seq2seq(lora_model, tokenizer, check, run, "LoRA").predictions)
+    return RoundTrip(adapter_bytes, reload_diff, merge_diff, same_text, 1e-5 if run.device == "cpu" else 1e-3)
 
 
 def count_on_real_architecture(run: Run):

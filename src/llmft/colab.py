@@ -24,11 +24,13 @@ def _name(requirement: str) -> str:
 
 
 def requirements() -> list[str]:
-    """The pinned requirements of ``llmft`` and its ``gpu`` extra, less what Colab keeps."""
+    """The pinned requirements of ``llmft`` and its ``gpu`` and ``serve`` extras (a chapter starts
+    ``llmft serve``), less what Colab keeps."""
     out = []
     for req in importlib.metadata.requires("llmft") or []:
         spec, _, marker = req.partition(";")
-        if marker and 'extra == "gpu"' not in marker.replace("'", '"'):
+        marker = marker.replace("'", '"')
+        if marker and 'extra == "gpu"' not in marker and 'extra == "serve"' not in marker:
             continue
         if _name(spec) not in COLAB_KEEPS:
             out.append(spec.strip())

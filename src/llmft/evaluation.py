@@ -16,7 +16,7 @@ import pandas as pd
 from llmft.cases import Case
 from llmft.data import fit_prompt, group_references
 from llmft.generation import generate
-from llmft.metrics import ROUGE_KEYS, Estimate, rouge_per_example, summarize
+from llmft.metrics import ROUGE_KEYS, Estimate, rouge_per_example, sentences, summarize
 from llmft.runtime import Run
 
 
@@ -62,10 +62,27 @@ def evaluate_seq2seq(model, tokenizer, evalset: EvalSet, run: Run, name: str) ->
     return score(name, preds, evalset, run)
 
 
+def by_input_limit(model, tokenizer, evalset: EvalSet, run: Run, limits, name: str,
+                   done: dict[int, SystemEval] | None = None) -> dict[int, SystemEval]:
+    """The same model evaluated with its inputs cut at each limit in ``limits`` (tokens); ``done`` holds
+    evaluations already run at some limits (for example the chapter's main one), which are reused."""
+    import dataclasses
+
+    out = dict(done or {})
+    for limit in limits:
+        if limit not in out:
+            cut = dataclasses.replace(run, sizes=dataclasses.replace(run.sizes, max_source_len=limit))
+            out[limit] = evaluate_seq2seq(model, tokenizer, evalset, cut, f"{name}, inputs cut at {limit}")
+    return {limit: out[limit] for limit in sorted(out)}
+
+
 # ---------------------------------------------------------------- trivial baselines
-def lead_baseline(evalset: EvalSet, case: Case, turns: int = 2) -> list[str]:
-    """The first ``turns`` lines of the input (for news: the lead sentences), with no model at all."""
+def lead_baseline(evalset: EvalSet, case: Case, turns: int = 2, unit: str = "line") -> list[str]:
+    """The first ``turns`` lines of the input (a dialogue's turns), or with ``unit="sentence"`` its first
+    sentences (news), with no model at all."""
     field = case.input_fields[-1]
+    if unit == "sentence":
+        return [" ".join(sentences(r[field])[:turns]) for r in evalset.records]
     return [" ".join(r[field].split("\n")[:turns]) for r in evalset.records]
 
 

@@ -39,17 +39,42 @@ def metric_bars(systems: dict[str, dict[str, Estimate]], metrics: tuple[str, ...
     return fig
 
 
-def length_histogram(lengths: dict[str, np.ndarray], limits: dict[str, int], title: str):
-    """One panel per text field, with the truncation limit drawn in."""
+def length_histogram(lengths: dict[str, np.ndarray], limits: dict[str, int | tuple[int, ...]], title: str):
+    """One panel per text field, with the truncation limit (or several candidate limits) drawn in."""
     fig, axes = plt.subplots(1, len(lengths), figsize=(3.4 * len(lengths), 3.2))
     axes = np.atleast_1d(axes)
     for ax, (name, values) in zip(axes, lengths.items()):
         ax.hist(values, bins=30, color="tab:blue", alpha=0.8)
         if name in limits:
-            ax.axvline(limits[name], color="tab:red", linestyle="--", label=f"limit {limits[name]}")
+            marks = limits[name] if isinstance(limits[name], tuple) else (limits[name],)
+            for mark, style in zip(marks, ("--", ":", "-.")):
+                ax.axvline(mark, color="tab:red", linestyle=style, label=f"limit {mark}")
             ax.legend()
         ax.set(xlabel="length (tokens)", ylabel="examples", title=name)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def metric_by_limit(curves: dict[str, dict[int, Estimate]], title: str, ylabel: str = "ROUGE-L F1",
+                    flat: dict[str, Estimate] | None = None):
+    """One line per system: a metric (with 95 % intervals) against the input limit in tokens; ``flat``
+    systems, which do not depend on the limit, as dashed lines."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, points in curves.items():
+        xs = sorted(points)
+        means = np.array([points[x].mean for x in xs])
+        err = np.array([[points[x].mean - points[x].ci_low for x in xs], [points[x].ci_high - points[x].mean for x in xs]])
+        ax.errorbar(xs, means, yerr=err, marker="o", capsize=3, label=name)
+    for name, est in (flat or {}).items():
+        ax.axhline(est.mean, linestyle="--", color="grey", alpha=0.8)
+        ax.annotate(name, (ax.get_xlim()[0], est.mean), textcoords="offset points", xytext=(4, 3), fontsize=8)
+    ax.set_xscale("log", base=2)
+    xs = sorted({x for points in curves.values() for x in points})
+    ax.set_xticks(xs, [str(x) for x in xs])
+    ax.set(xlabel="input limit (tokens)", ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 

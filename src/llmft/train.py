@@ -18,14 +18,15 @@ from llmft.runtime import Run
 def training_precision(case: Case, device: str) -> str:
     """``fp32``, ``fp16`` or ``bf16`` for the adapter's training.
 
-    bf16 where the GPU has it. Otherwise fp16, except for the T5 family, which overflows
-    to NaN in fp16 (it was pre-trained in bf16): T5 trains in fp32 on a T4.
+    bf16 where the GPU has it. Otherwise fp16 (mixed precision: fp32 master weights), except for
+    models that overflow to NaN in fp16, such as T5 v1.1 and Flan-T5 (pre-trained in bf16): they train
+    in fp32 on a T4. The original T5 (``t5-small``) survives fp16: transformers clamps its activations.
     """
     if device != "cuda":
         return "fp32"
     if torch.cuda.is_bf16_supported(including_emulation=False):  # a T4 emulates bf16: that does not count
         return "bf16"
-    return "fp32" if case.architecture == "t5" else "fp16"
+    return "fp16" if case.fp16_ok else "fp32"
 
 
 class QuietProgress(ProgressCallback):
@@ -200,19 +201,53 @@ def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quanti
                        padding_share=round(collator.padding_share, 4))
 
 
+def _probe(run: Run, make_model, tokenizer, tokenized, output_dir: Path, steps: int, pad_to: int | None,
+           grouped: bool) -> TrainReport:
+    """``steps`` training steps from a fresh model, with fixed padding to ``pad_to`` or dynamic padding."""
+    import dataclasses
+
+    sizes = dataclasses.replace(run.sizes, max_steps=steps, group_by_length=grouped, logging_steps=steps)
+    probe_run = dataclasses.replace(run, sizes=sizes)
+    return train_adapter(make_model(probe_run), tokenizer, tokenized, probe_run, output_dir, pad_to=pad_to)
+
+
 def compare_batching(run: Run, make_model, tokenizer, tokenized, output_dir: Path, steps: int = 12) -> list[dict]:
     """Train ``steps`` steps three ways from the same start: fixed padding to the limit, dynamic padding
     of random batches, and dynamic padding of length-grouped batches. Returns one row per way."""
-    import dataclasses
-
     rows = []
     for name, pad_to, grouped in [("fixed (pad to the limit)", run.sizes.max_source_len, False),
                                   ("dynamic, random batches", None, False), ("dynamic, grouped by length", None, True)]:
-        sizes = dataclasses.replace(run.sizes, max_steps=steps, group_by_length=grouped, logging_steps=steps)
-        probe_run = dataclasses.replace(run, sizes=sizes)
-        rep = train_adapter(make_model(probe_run), tokenizer, tokenized, probe_run, output_dir, pad_to=pad_to)
+        rep = _probe(run, make_model, tokenizer, tokenized, output_dir, steps, pad_to, grouped)
         rows.append({"batching": name, "padded share": f"{100 * rep.padding_share:.0f} %",
                      "useful tokens / s": f"{rep.tokens_per_second:,.0f}", "seconds": f"{rep.seconds:.1f}"})
+    return rows
+
+
+def length_cost(run: Run, make_model, tokenizer, train_ds, output_dir: Path, limits=(256, 512, 1024),
+                steps: int = 6) -> list[dict]:
+    """What the input limit costs: for each limit, ``steps`` steps with every input padded to the limit
+    (as a script that pads to ``max_length`` does) and with dynamic padding of length-grouped batches.
+
+    One row per (limit, batching): inputs cut at that limit, padded share, useful tokens per second,
+    seconds per step and peak memory (what :class:`PeakMemory` measures on this device).
+    """
+    import dataclasses
+
+    from llmft import data
+
+    rows = []
+    for limit in limits:
+        sized = dataclasses.replace(run, sizes=dataclasses.replace(run.sizes, max_source_len=limit))
+        tokenized = data.tokenize_seq2seq(train_ds, tokenizer, run.case, sized.sizes)
+        whole = data.token_lengths([run.case.format_prompt(r) for r in train_ds], tokenizer)
+        for name, pad_to, grouped in [("fixed: pad every input to the limit", limit, False),
+                                      ("dynamic, grouped by length", None, True)]:
+            rep = _probe(sized, make_model, tokenizer, tokenized, output_dir, steps, pad_to, grouped)
+            rows.append({"input limit": limit, "batching": name, "inputs cut": f"{100 * (whole > limit).mean():.0f} %",
+                         "padded share": f"{100 * rep.padding_share:.0f} %",
+                         "useful tokens / s": f"{rep.tokens_per_second:,.0f}",
+                         "seconds / step": f"{rep.seconds / max(1, rep.steps):.2f}",
+                         f"peak memory (MiB, {rep.memory.kind})": f"{rep.memory.peak_bytes / 2**20:,.0f}"})
     return rows
 
 

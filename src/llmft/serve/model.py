@@ -19,13 +19,13 @@ class Summarizer:
         source = models.model_source(run)
         self.tokenizer = models.load_tokenizer(run, source)
         model = models.load_model(run, source)
+        self.label = models.describe(run, model)  # the base model, as the chapters name it
         if adapter_dir is not None:
             if not (Path(adapter_dir) / "adapter_config.json").exists():
                 raise FileNotFoundError(f"No adapter in {adapter_dir}: run the case's chapter first (it saves one "
                                         f"to results/{run.case.key}/adapter-lora), or leave --adapter out.")
             model = adapters.load_adapter(model, adapter_dir)
         self.model = model.eval()
-        self.label = models.describe(run, model)
 
     def __call__(self, text: str) -> Answer:
         from llmft.data import fit_prompt
