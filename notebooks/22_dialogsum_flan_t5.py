@@ -165,8 +165,9 @@ fig = plots.length_histogram({"prompt + dialogue": prompt_lengths, "summary": su
 #   with the highest mean ROUGE-L against the others), chosen without looking at the test dialogue.
 #
 # Each score is a mean F1 over test dialogues (best of the references) with a 95 % bootstrap interval.
-# Beside the scores, two checks that the text is real text: the share of generated words that are words
-# of the data's vocabulary, and the share of outputs containing `<unk>`.
+# Beside the scores, three checks that the text is real text: the share of generated words that are words
+# of the data's vocabulary, the share of outputs containing `<unk>`, and the share that loop (one word three
+# times in a row, or one three-word phrase three times).
 
 # %%
 vocab = vocabulary(train, (*case.input_fields, case.target_field))

@@ -50,3 +50,14 @@ def test_quality_table_has_scores_fluency_and_its_caption(tiny_run):
     table = styled.data
     assert list(table.index) == ["x"] and table.loc["x", "outputs with an unknown token"] == "50 %"
     assert "made by: stand-in, synthetic" in styled.to_html()
+
+
+def test_loops_and_unsupported_names():
+    from llmft.evaluation import loops, unsupported_names
+
+    assert loops("signing signing signing") and loops("the cat sat, the cat sat, the cat sat")
+    assert not loops("#Person1# asks #Person2# about the job and #Person2# says yes.")
+    assert fluency(["a b c", "x x x y"], {"a", "b", "c", "x", "y"})["loop_share"] == 0.5
+    got = unsupported_names(["A man from Newport was jailed for 15 years.", "Coastguards rescued three people near Hull.",
+                             "A £5m pool for Hull."], ["He lived in Bristol for 15 years.", "near Hull", "a £5m pool in Hull"])
+    assert got.tolist() == [1.0, 0.0, 0.0]  # a sentence's first word is not a name; Newport is not in its source

@@ -18,3 +18,13 @@ def test_main_refuses_without_a_gpu():
         pytest.skip("a GPU is present")
     with pytest.raises(SystemExit, match="needs a CUDA GPU"):
         gpucheck.main([])
+
+
+def test_every_ready_case_has_a_t4_check_path():
+    """`make gpu-check` runs every chapter-ready case at its t4 settings; case 1 (tied, fp16 on a T4) included."""
+    from llmft.cases import CASES
+
+    ready = [k for k, c in CASES.items() if c.chapter_ready]
+    assert "xsum-t5-small" in ready
+    row = gpucheck.check_case("xsum-t5-small", steps=2, tiny=True, device="cpu")
+    assert row["method"] == "LoRA" and row["steps_timed"] == 2 and row["t4_profile_steps"] > 0

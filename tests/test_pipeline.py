@@ -134,12 +134,12 @@ def test_length_cost_pads_to_each_limit_and_reports_memory(tiny_run, tiny_standi
     train = data.load_splits(tiny_run)["train"]
     rows = length_cost(tiny_run, lambda r: adapters.attach_lora(models.load_model(r, tiny_standin), r), tokenizer,
                        train, tiny_run.results_dir / "probe", limits=(32, 1024), steps=1)
-    assert [(r["input limit"], r["batching"].split(":")[0]) for r in rows] == [
-        (32, "fixed"), (32, "dynamic, grouped by length"), (1024, "fixed"), (1024, "dynamic, grouped by length")]
-    share = {(r["input limit"], r["batching"][:5]): float(r["padded share"].rstrip(" %")) for r in rows}
-    assert share[(1024, "fixed")] > share[(32, "fixed")] and share[(1024, "fixed")] > share[(1024, "dynam")]
+    assert [(r["input limit"], r["batching"]) for r in rows] == [
+        (32, "padded to the limit"), (32, "grouped by length"), (1024, "padded to the limit"), (1024, "grouped by length")]
+    share = {(r["input limit"], r["batching"][:6]): float(r["padding"].rstrip(" %")) for r in rows}
+    assert share[(1024, "padded")] > share[(32, "padded")] and share[(1024, "padded")] > share[(1024, "groupe")]
     assert float(rows[0]["inputs cut"].rstrip(" %")) >= float(rows[2]["inputs cut"].rstrip(" %"))
-    assert all(int(r[next(k for k in r if k.startswith("peak memory"))].replace(",", "")) > 0 for r in rows)
+    assert all(int(r["peak memory (MiB)"].replace(",", "")) > 0 and r["memory measured"] for r in rows)
 
 
 def test_by_input_limit_reuses_done_evaluations(tiny_run, tiny_standin):

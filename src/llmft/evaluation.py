@@ -127,14 +127,44 @@ def vocabulary(ds, fields: tuple[str, ...]) -> set[str]:
     return {w for f in fields for text in ds[f] for w in WORD.findall(str(text).lower())}
 
 
+def loops(text: str) -> bool:
+    """Does ``text`` get stuck: one word three times in a row, or one three-word phrase three times?"""
+    words = WORD.findall(text.lower())
+    if any(words[i] == words[i + 1] == words[i + 2] for i in range(len(words) - 2)):
+        return True
+    trigrams = Counter(zip(words, words[1:], words[2:]))
+    return bool(trigrams) and max(trigrams.values()) >= 3
+
+
 def fluency(predictions: list[str], vocab: set[str], unk: str = "<unk>") -> dict[str, float]:
-    """Share of generated words that are words of ``vocab``; share of outputs with ``unk``; empty outputs."""
+    """Share of generated words that are words of ``vocab``; shares of outputs with ``unk``, empty, and looping."""
     words = [w for p in predictions for w in WORD.findall(p.lower())]
     return {
         "real_word_share": float(np.mean([w in vocab for w in words])) if words else 0.0,
         "unk_share": float(np.mean([unk in p for p in predictions])) if predictions else 0.0,
         "empty_share": float(np.mean([not p.strip() for p in predictions])) if predictions else 0.0,
+        "loop_share": float(np.mean([loops(p) for p in predictions])) if predictions else 0.0,
     }
+
+
+_NAME_OR_FIGURE = re.compile(r"(?<![\w£])(?:[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*|£?\d[\d,.]*\d(?:m|bn)?|£?\d(?:m|bn)?)")
+
+
+def names_and_figures(text: str) -> list[str]:
+    """The names (capitalised words, not opening a sentence or a quote) and figures (``15``, ``£1.5m``) in
+    ``text``, in order, each once."""
+    found = []
+    for sentence in sentences(text):
+        rest = sentence.lstrip('"').split(" ", 1)[1] if " " in sentence else ""
+        rest = re.sub(r'(?<=")[A-Z]\w*', "", rest)  # a quote's first word is capitalised, not a name
+        found += _NAME_OR_FIGURE.findall(rest)
+    return list(dict.fromkeys(found))
+
+
+def unsupported_names(predictions: list[str], sources: list[str]) -> np.ndarray:
+    """Per output, 1.0 where it states a name or figure (:func:`names_and_figures`) that its source never
+    mentions: a simple check of faithfulness, not a full one."""
+    return np.array([float(any(n not in src for n in names_and_figures(p))) for p, src in zip(predictions, sources)])
 
 
 # ---------------------------------------------------------------- tables
@@ -151,6 +181,7 @@ def quality_table(evals: list[SystemEval], vocab: set[str], caption: str):
     flu = {e.name: fluency(e.predictions, vocab) for e in evals}
     table["real words"] = [f"{100 * flu[e.name]['real_word_share']:.1f} %" for e in evals]
     table["outputs with an unknown token"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in evals]
+    table["outputs that loop"] = [f"{100 * flu[e.name]['loop_share']:.0f} %" for e in evals]
     return table.style.set_caption(caption)
 
 

@@ -68,7 +68,8 @@ def metric_by_limit(curves: dict[str, dict[int, Estimate]], title: str, ylabel: 
         ax.errorbar(xs, means, yerr=err, marker="o", capsize=3, label=name)
     for name, est in (flat or {}).items():
         ax.axhline(est.mean, linestyle="--", color="grey", alpha=0.8)
-        ax.annotate(name, (ax.get_xlim()[0], est.mean), textcoords="offset points", xytext=(4, 3), fontsize=8)
+        # x in axes fraction, y in data: the label sits on its line whatever the x scale
+        ax.text(0.01, est.mean, f" {name}", transform=ax.get_yaxis_transform(), va="bottom", fontsize=8, color="dimgrey")
     ax.set_xscale("log", base=2)
     xs = sorted({x for points in curves.values() for x in points})
     ax.set_xticks(xs, [str(x) for x in xs])

@@ -229,7 +229,8 @@ def length_cost(run: Run, make_model, tokenizer, train_ds, output_dir: Path, lim
     (as a script that pads to ``max_length`` does) and with dynamic padding of length-grouped batches.
 
     One row per (limit, batching): inputs cut at that limit, padded share, useful tokens per second,
-    seconds per step and peak memory (what :class:`PeakMemory` measures on this device).
+    seconds per step and peak memory (what :class:`PeakMemory` measures on this device, named in
+    ``memory measured``).
     """
     import dataclasses
 
@@ -240,14 +241,13 @@ def length_cost(run: Run, make_model, tokenizer, train_ds, output_dir: Path, lim
         sized = dataclasses.replace(run, sizes=dataclasses.replace(run.sizes, max_source_len=limit))
         tokenized = data.tokenize_seq2seq(train_ds, tokenizer, run.case, sized.sizes)
         whole = data.token_lengths([run.case.format_prompt(r) for r in train_ds], tokenizer)
-        for name, pad_to, grouped in [("fixed: pad every input to the limit", limit, False),
-                                      ("dynamic, grouped by length", None, True)]:
+        for name, pad_to, grouped in [("padded to the limit", limit, False), ("grouped by length", None, True)]:
             rep = _probe(sized, make_model, tokenizer, tokenized, output_dir, steps, pad_to, grouped)
             rows.append({"input limit": limit, "batching": name, "inputs cut": f"{100 * (whole > limit).mean():.0f} %",
-                         "padded share": f"{100 * rep.padding_share:.0f} %",
+                         "padding": f"{100 * rep.padding_share:.0f} %",
                          "useful tokens / s": f"{rep.tokens_per_second:,.0f}",
                          "seconds / step": f"{rep.seconds / max(1, rep.steps):.2f}",
-                         f"peak memory (MiB, {rep.memory.kind})": f"{rep.memory.peak_bytes / 2**20:,.0f}"})
+                         "peak memory (MiB)": f"{rep.memory.peak_bytes / 2**20:,.0f}", "memory measured": rep.memory.kind})
     return rows
 
 
