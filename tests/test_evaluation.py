@@ -48,7 +48,7 @@ def test_quality_table_has_scores_fluency_and_its_caption(tiny_run):
     s = score("x", ["#Person1# says hi.", "nothing <unk>"], ev, tiny_run)
     styled = quality_table([s], {"person", "says", "hi", "nothing"}, "made by: stand-in, synthetic")
     table = styled.data
-    assert list(table.index) == ["x"] and table.loc["x", "with an unknown token"] == "50 %" and table.loc["x", "looping"] == "0 %"
+    assert list(table.index) == ["x"] and table.loc["x", "unknown token"] == "50 %" and table.loc["x", "looping"] == "0 %"
     assert "made by: stand-in, synthetic" in styled.to_html()
 
 

@@ -180,10 +180,10 @@ def quality_table(evals: list[SystemEval], vocab: set[str], caption: str):
     table = metric_table(evals)
     flu = {e.name: fluency(e.predictions, vocab) for e in evals}
     table["real words"] = [f"{100 * flu[e.name]['real_word_share']:.1f} %" for e in evals]
-    table["with an unknown token"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in evals]
+    table["unknown token"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in evals]
     table["looping"] = [f"{100 * flu[e.name]['loop_share']:.0f} %" for e in evals]
     return table.style.set_caption(caption).set_table_styles(
-        [{"selector": "td, th", "props": "padding: 0.15em 0.6em; vertical-align: top"}])
+        [{"selector": "td, th", "props": "padding: 0.1em 0.3em; vertical-align: top"}])
 
 
 def by_group(evalset: EvalSet, evals: list[SystemEval], group_field: str, metric: str = "rougeL",
