@@ -84,7 +84,7 @@ case, sizes = run.case, run.sizes
 # %% [markdown]
 # ## Load the model and tokenizer
 #
-# In `t4` and `full` this is `t5-small` from the Hugging Face Hub: 60 million parameters, six layers on each
+# In `t4` and `full` this is `t5-small` from the Hugging Face Hub: about 60 million parameters (the count below is exact), six layers on each
 # side, ReLU feed-forward blocks, and one embedding matrix shared by the input and the output head (T5 v1.0;
 # Flan-T5 in case 2 is v1.1, with gated-GELU blocks and a separate head). In `smoke` it is a **stand-in**
 # of the same shape built on this machine: a T5 v1.0 (ReLU, tied embeddings) of a few million parameters,
@@ -122,7 +122,7 @@ display(examples(test, [], [0], "document", f"One test article and its reference
 
 # %% [markdown]
 # How long are the articles? T5 has no fixed position limit (its attention uses relative positions), but
-# cost grows with length, and t5-small was pre-trained on 512-token inputs. The source project cut
+# cost grows with length, and t5-small was pre-trained on 512-token inputs {cite}`raffel2020t5`. The source project cut
 # inputs at 1,024 tokens; we measure how many articles each limit cuts.
 
 # %%
@@ -262,7 +262,7 @@ quality_limits = (128, 256, sizes.max_source_len)
 curve = by_input_limit(lora_model, tokenizer, test, run, quality_limits, "LoRA", done={sizes.max_source_len: tuned})
 print(f"Trained with inputs cut at {sizes.max_source_len} tokens; evaluated at {', '.join(map(str, curve))}.")
 fig = plots.metric_by_limit({"LoRA": {k: e.summary["rougeL"] for k, e in curve.items()}},
-                            f"ROUGE-L against the input limit, {len(test)} test articles\n{produced_by}",
+                            f"ROUGE-L against the input limit, {len(test)} test articles ({data_label})\n{produced_by}",
                             flat={"lead": lead.summary["rougeL"], "constant": constant.summary["rougeL"]})
 
 # %% [markdown]
@@ -345,7 +345,7 @@ display(Markdown(f"In this run {100 * unsupported['LoRA']:.0f} % of LoRA's summa
 
 # %% [markdown]
 # In `smoke` this is the stand-in's weakness, and the examples below show it: a T5 of a few million
-# parameters, pre-trained for three minutes, learns *which kind* of sentence to write (a closure, a
+# parameters, pre-trained for a few minutes, learns *which kind* of sentence to write (a closure, a
 # signing, a rescue) long before it learns to copy the right town or number from hundreds of tokens
 # away, so it writes a plausible one. ROUGE still rewards the right kind of sentence, which is why a
 # summarizer needs a check like this beside ROUGE. With the real t5-small in `t4` the same check
