@@ -84,7 +84,7 @@ def test_carving_keeps_an_inputs_references_together():
     from datasets import Dataset
 
     rows = [{"dialogue": f"d{i // 3}", "summary": f"s{i}"} for i in range(90)]
-    parts = data.carve(Dataset.from_list(rows), {"validation": 0.1, "test": 0.1}, seed=0)
+    parts = data.carve(Dataset.from_list(rows), {"validation": 0.1, "test": 0.1}, seed=0, fields=("dialogue",))
     groups = [set(parts[s]["dialogue"]) for s in ("train", "validation", "test")]
     assert sum(len(g) for g in groups) == 30 and not (groups[0] & groups[2])
     assert all(len(parts[s]) == 3 * len(g) for s, g in zip(("train", "validation", "test"), groups))
@@ -104,4 +104,21 @@ def test_your_own_news_articles_for_case_1(tiny_run, tmp_path, monkeypatch):
     _write(tmp_path / "bad", "train", [{"text": "no document", "summary": "x"}] * 30, "jsonl")
     monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "bad"))
     with pytest.raises(ValueError, match="lacks the field.*document"):
+        data.load_splits(run)
+
+
+def test_your_own_instructions_for_case_3(tiny_run, tmp_path, monkeypatch):
+    """Bring your own Alpaca-style data: validation and test carved by (instruction, input), never by ``text``
+    (which holds the answer), so an instruction answered twice stays on one side."""
+    run = dataclasses.replace(tiny_run, case=get_case("alpaca-gpt2"))
+    rows = [{"instruction": f"Task {i // 2}.", "input": "" if i % 4 < 2 else f"data {i // 2}",
+             "output": f"Answer {i}.", "text": f"... Answer {i}."} for i in range(120)]
+    _write(tmp_path / "mine", "train", rows, "jsonl")
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "mine"))
+    splits = data.load_splits(run)
+    keys = [{(r["instruction"], r["input"]) for r in splits[s]} for s in ("train", "validation", "test")]
+    assert all(keys) and not (keys[0] & keys[1]) and not (keys[0] & keys[2]) and not (keys[1] & keys[2])
+    _write(tmp_path / "bad", "train", [{"instruction": "x", "output": "y"}] * 30, "jsonl")
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "bad"))
+    with pytest.raises(ValueError, match="lacks the field.*input"):
         data.load_splits(run)

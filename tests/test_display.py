@@ -22,7 +22,10 @@ def test_examples_fold_the_input_and_escape_everything():
     ev = EvalSet([{"dialogue": "#Person1#: <b>hi</b>\n#Person2#: yo"}], [["ref <1>", "ref 2"]])
     sys_ = SystemEval("LoRA", ["out <unk>"], {"rougeL": np.array([0.5])}, {})
     html = examples(ev, [sys_], [0], "dialogue", "caption & more").data
-    assert "<details>" in html and "2 lines" in html and "ROUGE-L 0.50" in html
+    assert "<details open>" in html and "2 lines" in html and "ROUGE-L 0.50" in html  # short: shown open
+    long = EvalSet([{"dialogue": "word " * 81, "extra": "more"}], [["r"]])
+    folded = examples(long, [sys_], [0], ("dialogue", "extra"), "c").data
+    assert "<details>" in folded and "click to read" in folded and "dialogue + extra 0" in folded and "more" in folded
     assert "&lt;b&gt;hi" in html and "out &lt;unk&gt;" in html and "ref &lt;1&gt;" in html and "caption &amp; more" in html
 
 

@@ -28,3 +28,12 @@ def test_every_ready_case_has_a_t4_check_path():
     assert "xsum-t5-small" in ready
     row = gpucheck.check_case("xsum-t5-small", steps=2, tiny=True, device="cpu")
     assert row["method"] == "LoRA" and row["steps_timed"] == 2 and row["t4_profile_steps"] > 0
+
+
+def test_causal_case_checks_through_trl():
+    """Case 3's check trains through trl's SFTTrainer on pre-tokenized prompt + answer rows, as the chapter does."""
+    row = gpucheck.check_case("alpaca-gpt2", steps=2, tiny=True, device="cpu")
+    assert row["method"] == "LoRA" and row["steps_timed"] == 2 and row["precision"] == "fp32"
+    assert row["useful_tokens_per_second"] > 0 and row["t4_profile_steps"] > 0
+    q = gpucheck.check_case("alpaca-gpt2", steps=2, tiny=True, device="cpu", quantized=True)
+    assert q["method"] == "QLoRA" and q["steps_timed"] == 2

@@ -80,7 +80,7 @@ def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
     calls = []
     monkeypatch.setitem(models.STANDINS, "dialogsum-flan-t5", lambda: calls.append(1) or "/local/standin")
     assert models.model_source(tiny_run) == "/local/standin" and calls == [1]
-    other = dataclasses.replace(tiny_run, case=get_case("alpaca-gpt2"))
+    other = dataclasses.replace(tiny_run, case=get_case("papers-llama3"))
     with pytest.raises(ValueError, match="No offline model"):
         models.model_source(other)
 

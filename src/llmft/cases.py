@@ -46,8 +46,12 @@ class Case:
     notes: str = ""
     chapter_ready: bool = False  # True once the chapter runs end to end
     fp16_ok: bool = True  # False where the model overflows in fp16 (T5 v1.1 / Flan-T5): train in fp32 on a T4
+    prompt_no_input: str | None = None  # the template for records whose last input field is empty (Alpaca)
 
     def format_prompt(self, record: dict) -> str:
+        """The prompt for ``record``; with an empty last input field, ``prompt_no_input`` where the case has one."""
+        if self.prompt_no_input is not None and not str(record.get(self.input_fields[-1]) or "").strip():
+            return self.prompt_no_input.format(**{f: record[f] for f in self.input_fields[:-1]})
         return self.prompt.format(**{f: record[f] for f in self.input_fields})
 
 
@@ -108,12 +112,17 @@ CASES: dict[str, Case] = {
             splits={"train": "train", "validation": "", "test": ""},  # only a train split is published
             input_fields=("instruction", "input"),
             target_field="output",
-            prompt=("Below is an instruction that describes a task. Write a response that appropriately "
-                    "completes the request.\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"),
+            # Alpaca's two templates, as in its `text` field (stanford_alpaca's train.py)
+            prompt=("Below is an instruction that describes a task, paired with an input that provides further context. "
+                    "Write a response that appropriately completes the request.\n\n"
+                    "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"),
+            prompt_no_input=("Below is an instruction that describes a task. Write a response that appropriately "
+                             "completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n"),
             metric="rouge",
             lora=LoraSpec(r=16, alpha=32, dropout=0.05, target_modules=("c_attn",), fan_in_fan_out=True),
             arch=dict(n_embd=768, n_layer=12, n_head=12, n_positions=1024, vocab_size=50257),
             notes="Served as a JSON API: GET /health, POST /generate.",
+            chapter_ready=True,
         ),
         Case(
             key="papers-llama3",

@@ -14,15 +14,16 @@ from llmft.cases import Case
 from llmft.profiles import Sizes
 from llmft.runtime import Run, hub_errors
 from llmft.standins.cache import cache_root
-from llmft.synthetic import agnews, dialogsum, xsum
+from llmft.synthetic import agnews, alpaca, dialogsum, xsum
 
 SYNTHETIC = {"xsum-t5-small": xsum.make_splits, "dialogsum-flan-t5": dialogsum.make_splits,
-             "agnews-distilbert": agnews.make_splits}
+             "alpaca-gpt2": alpaca.make_splits, "agnews-distilbert": agnews.make_splits}
 # smoke sizes of the synthetic splits, in inputs (DialogSum's test has three reference rows per dialogue);
 # a split a dataset does not publish (AG News' validation) is not generated: it is carved from train.
 SYNTHETIC_SPLIT_SIZES = {
     "xsum-t5-small": {"train": 2000, "validation": 100, "test": 100},
     "dialogsum-flan-t5": {"train": 2000, "validation": 100, "test": 100},
+    "alpaca-gpt2": {"train": 4000},  # Alpaca publishes train only: validation and test are carved from it
     "agnews-distilbert": {"train": 2100, "test": 400},
 }
 DATA_ENV = "LLMFT_DATA"
@@ -116,14 +117,19 @@ def class_labels(ds, case: Case, split: str):
     return ds.cast_column(field, ClassLabel(names=names))
 
 
-def carve(ds, fractions: dict[str, float], seed: int) -> dict:
-    """Split ``ds`` deterministically into parts of the given fractions (the rest stays ``train``).
+def _input_keys(ds, fields: tuple[str, ...]) -> list[str]:
+    return [json.dumps([row.get(f) for f in fields]) for row in ds]
 
-    Rows that share their inputs (the same dialogue with several references) stay in one part,
-    so no carved validation or test input also appears in train.
+
+def carve(ds, fractions: dict[str, float], seed: int, fields: tuple[str, ...]) -> dict:
+    """Split ``ds`` deterministically into parts of the given fractions of its distinct inputs (the rest
+    stays ``train``).
+
+    Rows that share their inputs ``fields`` (the same dialogue with several references, the same
+    instruction answered twice) stay in one part, so no carved validation or test input also appears in
+    train. Only the inputs count: Alpaca's ``text`` holds the answer and must not split a group.
     """
-    keys = [json.dumps([row.get(c) for c in sorted(row) if c not in ("summary", "output", "id", "topic", "label")])
-            for row in ds]
+    keys = _input_keys(ds, fields)
     groups = list(dict.fromkeys(keys))
     order = np.random.default_rng(seed).permutation(len(groups))
     out, start = {}, 0
@@ -137,13 +143,13 @@ def carve(ds, fractions: dict[str, float], seed: int) -> dict:
     return out
 
 
-def _take(ds, n: int | None, seed: int, group_field: str | None = None):
-    """A seeded sample of ``n`` inputs; rows that share ``group_field`` (several references) stay together."""
-    if group_field is None or group_field not in ds.column_names:
+def _take(ds, n: int | None, seed: int, group_fields: tuple[str, ...] | None = None):
+    """A seeded sample of ``n`` inputs; rows that share ``group_fields`` (several references) stay together."""
+    if group_fields is None:
         if n is None or n >= len(ds):
             return ds
         return ds.shuffle(seed=seed).select(range(n))
-    values = list(ds[group_field])
+    values = _input_keys(ds, group_fields)
     groups = list(dict.fromkeys(values))
     if n is None or n >= len(groups):
         return ds
@@ -183,11 +189,11 @@ def load_splits(run: Run) -> DatasetDict:
     missing = {s: f for s, f in (("validation", 0.05), ("test", 0.05)) if s not in raw}
     parts = dict(raw)
     if missing:
-        parts.update(carve(raw["train"], missing, run.seed))
+        parts.update(carve(raw["train"], missing, run.seed, case.input_fields))
     for split in ("train", "validation", "test"):
         check_schema(parts[split], case, split)
         parts[split] = class_labels(parts[split], case, split)
-    group = case.input_fields[0]
+    group = case.input_fields
     return DatasetDict(
         train=_take(parts["train"], sizes.train_examples, run.seed),
         validation=_take(parts["validation"], sizes.eval_examples, run.seed, group),
@@ -239,6 +245,28 @@ def tokenize_seq2seq(ds, tokenizer, case: Case, sizes: Sizes):
         return enc
 
     return ds.map(encode, batched=True, remove_columns=ds.column_names, desc="tokenizing")
+
+
+def prompt_completion(ds, tokenizer, case: Case, sizes: Sizes):
+    """A split as trl's prompt/completion pairs: the prompt (Alpaca's template, the input cut to fit
+    ``max_source_len`` tokens) and the answer. trl appends EOS to every completion and trains on the
+    completion only.
+
+    Only these two columns are kept: trl appends EOS to a column named ``text`` when one is present,
+    and Alpaca's ``text`` already holds the answer. An answer longer than ``max_target_len`` tokens is left
+    out rather than cut: cut, it would end with an EOS in mid-sentence and teach the model to stop there.
+    Returns the dataset and how many rows were left out.
+    """
+    from datasets import Dataset
+
+    rows = [dict(zip(ds.column_names, values)) for values in zip(*(ds[c] for c in ds.column_names))]
+    lengths = token_lengths([r[case.target_field] for r in rows], tokenizer)
+    keep = [r for r, n in zip(rows, lengths) if n + 1 <= sizes.max_target_len]  # + 1: the EOS
+    pairs = Dataset.from_dict({
+        "prompt": [fit_prompt(case, r, tokenizer, sizes.max_source_len) for r in keep],
+        "completion": [r[case.target_field] for r in keep],
+    })
+    return pairs, len(rows) - len(keep)
 
 
 def tokenize_classification(ds, tokenizer, case: Case, sizes: Sizes):

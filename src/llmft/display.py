@@ -26,25 +26,30 @@ def text_table(df, caption: str):
                                                               "vertical-align: top; white-space: normal"}]))
 
 
-def examples(evalset, evals, indices, field: str, caption: str):
+def examples(evalset, evals, indices, field, caption: str):
     """Inputs and outputs, one block per input: the input folded (click to open), then every output.
 
-    A dialogue of forty turns in a narrow table column makes a page unreadable, on a phone above all.
+    A dialogue of forty turns in a narrow table column makes a page unreadable, on a phone above all; a short
+    input (80 words or fewer) is shown open. ``field`` names the input field, or a tuple of fields shown one
+    after the other (an instruction and its input), empty ones left out.
     """
     import html
 
     from IPython.display import HTML
 
     blocks = [f'<p class="llmft-caption"><em>{html.escape(caption)}</em></p>']
+    fields = (field,) if isinstance(field, str) else tuple(field)
+    name = " + ".join(fields)
     for i in indices:
-        text = str(evalset.records[i][field])
+        text = "\n\n".join(str(evalset.records[i][f]) for f in fields if str(evalset.records[i][f]).strip())
         n_lines, n_words = text.count("\n") + 1, len(text.split())
         rows = "".join(f"<tr><th>reference {k + 1}</th><td>{html.escape(r)}</td></tr>"
                        for k, r in enumerate(evalset.references[i]))
         rows += "".join(f"<tr><th>{html.escape(e.name)}</th><td>{html.escape(e.predictions[i])}</td>"
                         f"<td>ROUGE-L {e.per_example['rougeL'][i]:.2f}</td></tr>" for e in evals)
         blocks.append(
-            f"<details><summary>{field} {i} ({n_lines} lines, {n_words} words): click to read</summary>"
+            f"<details{' open' if n_words <= 80 else ''}><summary>{name} {i} ({n_lines} lines, {n_words} words)"
+            f"{'' if n_words <= 80 else ': click to read'}</summary>"
             f'<div style="white-space:pre-wrap;margin:0.5em 0 0.5em 1em">{html.escape(text)}</div></details>'
             f'<table class="llmft-text">{rows}</table>')
     style = ("<style>table.llmft-text td, table.llmft-text th {text-align:left;vertical-align:top;"

@@ -15,7 +15,7 @@ import pandas as pd
 
 from llmft.cases import Case
 from llmft.data import fit_prompt, group_references
-from llmft.generation import generate
+from llmft.generation import complete, generate
 from llmft.metrics import ROUGE_KEYS, Estimate, rouge_per_example, sentences, summarize
 from llmft.runtime import Run
 
@@ -46,6 +46,12 @@ class SystemEval:
     predictions: list[str]
     per_example: dict[str, np.ndarray]
     summary: dict[str, Estimate]
+    completions: list | None = None  # a causal LM's answers with token counts and whether each stopped
+
+    @property
+    def stop_rate(self) -> float | None:
+        """Share of answers that ended with EOS before the token limit (causal LMs only)."""
+        return float(np.mean([c.stopped for c in self.completions])) if self.completions else None
 
 
 def score(name: str, predictions: list[str], evalset: EvalSet, run: Run) -> SystemEval:
@@ -60,6 +66,25 @@ def evaluate_seq2seq(model, tokenizer, evalset: EvalSet, run: Run, name: str) ->
     preds = generate(model, tokenizer, prompts, max_source_len=s.max_source_len, max_new_tokens=s.max_new_tokens,
                      batch_size=s.eval_batch_size, desc=f"{name}: generating")
     return score(name, preds, evalset, run)
+
+
+def evaluate_causal(model, tokenizer, evalset: EvalSet, run: Run, name: str) -> SystemEval:
+    """A causal LM's answers to every input (greedy, up to EOS or ``max_new_tokens``), scored with ROUGE.
+
+    The prompt is cut to ``max_source_len`` tokens so that prompt + ``max_new_tokens`` fits the model's
+    positions (GPT-2: 1,024); a profile that asks for more is an error, not a crash on the GPU.
+    """
+    case, s = run.case, run.sizes
+    positions = getattr(model.config, "n_positions", None) or getattr(model.config, "max_position_embeddings", None)
+    if positions and s.max_source_len + s.max_new_tokens > positions:
+        raise ValueError(f"max_source_len {s.max_source_len} + max_new_tokens {s.max_new_tokens} exceeds the model's "
+                         f"{positions} positions.")
+    prompts = [fit_prompt(case, r, tokenizer, s.max_source_len) for r in evalset.records]
+    done = complete(model, tokenizer, prompts, max_new_tokens=s.max_new_tokens, batch_size=s.eval_batch_size,
+                    desc=f"{name}: generating")
+    evaluated = score(name, [c.text for c in done], evalset, run)
+    evaluated.completions = done
+    return evaluated
 
 
 def by_input_limit(model, tokenizer, evalset: EvalSet, run: Run, limits, name: str,
@@ -84,6 +109,19 @@ def lead_baseline(evalset: EvalSet, case: Case, turns: int = 2, unit: str = "lin
     if unit == "sentence":
         return [" ".join(sentences(r[field])[:turns]) for r in evalset.records]
     return [" ".join(r[field].split("\n")[:turns]) for r in evalset.records]
+
+
+def copy_input_baseline(evalset: EvalSet, case: Case) -> list[str]:
+    """Answer with the input itself, or with the instruction where there is no input: no model at all."""
+    instruction, field = case.input_fields[0], case.input_fields[-1]
+    return [r[field] if str(r.get(field) or "").strip() else r[instruction] for r in evalset.records]
+
+
+def first_word(record: dict, field: str = "instruction") -> str:
+    """The first word of an instruction ("Rewrite", "List"...): Alpaca's instructions mostly open with the verb
+    that names the task, so this groups them by kind without a label."""
+    words = str(record.get(field, "")).split()
+    return words[0].strip(".,:;!?").capitalize() if words else "(none)"
 
 
 def typical_summary(candidates: list[str], limit: int = 150) -> str:
@@ -125,6 +163,30 @@ WORD = re.compile(r"[a-z]+")
 def vocabulary(ds, fields: tuple[str, ...]) -> set[str]:
     """Every lowercase word that occurs in ``fields`` of ``ds`` (the data's own vocabulary)."""
     return {w for f in fields for text in ds[f] for w in WORD.findall(str(text).lower())}
+
+
+def content_words(text: str) -> set[str]:
+    """Lowercase words of four letters or more: the words that carry content."""
+    return {w for w in WORD.findall(text.lower()) if len(w) >= 4}
+
+
+def failures(evalset: EvalSet, system: "SystemEval", case: Case) -> dict[str, float]:
+    """Shares of a causal LM's answers that fail in the usual ways: **never stops** (runs to the token limit),
+    **repeats** (:func:`loops`), **ignores the input** (an input with content words, none of which the answer
+    uses, where the reference uses some), **empty**."""
+    field = case.input_fields[-1]
+    ignores = []
+    for r, refs, p in zip(evalset.records, evalset.references, system.predictions):
+        words = content_words(str(r.get(field) or ""))
+        if words and any(words & content_words(ref) for ref in refs):
+            ignores.append(not words & content_words(p))
+    stopped = [c.stopped for c in system.completions] if system.completions else []
+    return {
+        "never stops": float(np.mean([not s for s in stopped])) if stopped else float("nan"),
+        "repeats": float(np.mean([loops(p) for p in system.predictions])),
+        "ignores the input": float(np.mean(ignores)) if ignores else float("nan"),
+        "empty": float(np.mean([not p.strip() for p in system.predictions])),
+    }
 
 
 def loops(text: str) -> bool:
@@ -182,14 +244,21 @@ def quality_table(evals: list[SystemEval], vocab: set[str], caption: str):
     table["real words"] = [f"{100 * flu[e.name]['real_word_share']:.1f} %" for e in evals]
     table["unknown token"] = [f"{100 * flu[e.name]['unk_share']:.0f} %" for e in evals]
     table["looping"] = [f"{100 * flu[e.name]['loop_share']:.0f} %" for e in evals]
+    if any(e.completions for e in evals):  # a causal LM: does it end its answers itself?
+        table.insert(0, "stops", [f"{100 * e.stop_rate:.0f} %" if e.completions else "-" for e in evals])
     return table.style.set_caption(caption).set_table_styles(
         [{"selector": "td, th", "props": "padding: 0.1em 0.3em; vertical-align: top"}])
 
 
-def by_group(evalset: EvalSet, evals: list[SystemEval], group_field: str, metric: str = "rougeL",
-             min_examples: int = 5) -> pd.DataFrame:
-    """Mean ``metric`` per group (e.g. topic) with at least ``min_examples`` inputs; the rest pooled as "other"."""
-    raw = [str(r.get(group_field, "")) for r in evalset.records]
+def by_group(evalset: EvalSet, evals: list[SystemEval], group_field, metric: str = "rougeL",
+             min_examples: int = 5, name: str | None = None) -> pd.DataFrame:
+    """Mean ``metric`` per group with at least ``min_examples`` inputs; the rest pooled as "other".
+
+    ``group_field`` is a field of the records (e.g. topic) or a function of a record (e.g. :func:`first_word`).
+    """
+    key = group_field if callable(group_field) else (lambda r: r.get(group_field, ""))
+    group_field = name or (group_field if isinstance(group_field, str) else getattr(group_field, "__name__", "group"))
+    raw = [str(key(r)) for r in evalset.records]
     counts = Counter(raw)
     groups = np.array([g if counts[g] >= min_examples else "(other)" for g in raw])
     names = sorted(set(groups), key=lambda g: (g == "(other)", g))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from tqdm.auto import tqdm
 
@@ -26,3 +28,44 @@ def generate(model, tokenizer, prompts: list[str], *, max_source_len: int, max_n
         ids = model.generate(**enc, max_new_tokens=max_new_tokens, **DECODING)
         outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
     return outputs
+
+
+# A causal LM answers with greedy decoding: the likeliest next token each time, no sampling, no penalty, so a
+# model that has not learnt to stop shows it (it runs to the token limit or repeats itself).
+GREEDY = {"do_sample": False, "num_beams": 1}
+
+
+@dataclass
+class Completion:
+    """One answer of a causal LM: its text (up to EOS), token counts, and whether it stopped on its own."""
+
+    text: str
+    prompt_tokens: int
+    new_tokens: int  # generated tokens, EOS included
+    stopped: bool  # ended with EOS before ``max_new_tokens``
+
+
+@torch.no_grad()
+def complete(model, tokenizer, prompts: list[str], *, max_new_tokens: int, batch_size: int = 32,
+             temperature: float = 0.0, desc: str = "generating", progress: bool = True) -> list[Completion]:
+    """Answers of a decoder-only model to ``prompts``, in order.
+
+    Prompts are padded on the *left*, so every prompt ends where its answer begins; the pad token is the
+    tokenizer's own (never EOS), and generation stops at EOS. ``temperature`` 0 is greedy decoding.
+    """
+    model.eval()
+    device = next(p for p in model.parameters()).device
+    tokenizer.padding_side = "left"
+    eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
+    sampling = GREEDY if temperature == 0 else {"do_sample": True, "temperature": temperature, "top_k": 0}
+    out: list[Completion] = []
+    steps = range(0, len(prompts), batch_size)
+    for i in tqdm(steps, desc=desc, unit="batch", disable=not progress):
+        enc = tokenizer(prompts[i : i + batch_size], return_tensors="pt", padding=True).to(device)
+        ids = model.generate(**enc, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=pad, **sampling)
+        for row, mask in zip(ids[:, enc["input_ids"].shape[1] :].tolist(), enc["attention_mask"]):
+            stopped = eos in row
+            row = row[: row.index(eos)] if stopped else [t for t in row if t != pad]
+            out.append(Completion(tokenizer.decode(row, skip_special_tokens=True).strip(), int(mask.sum()),
+                                  len(row) + int(stopped), stopped))
+    return out

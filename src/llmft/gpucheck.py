@@ -90,7 +90,29 @@ def _collate(features):
 TINY_ARCH = {  # a CPU smoke test of the check's own code
     "t5": dict(d_model=32, d_ff=64, d_kv=8, num_layers=1, num_decoder_layers=1, num_heads=2, vocab_size=64),
     "distilbert": dict(dim=32, hidden_dim=64, n_layers=1, n_heads=2, vocab_size=64),
+    "gpt2": dict(n_embd=32, n_layer=1, n_head=2, n_positions=64, vocab_size=300, bos_token_id=0, eos_token_id=0),
 }
+
+
+def _sft_rows(data: TokenBatches):
+    """The same random batches as trl's pre-tokenized rows: prompt + answer ids, the answer marked for the loss."""
+    from datasets import Dataset
+
+    rows = [{"input_ids": r["input_ids"] + r["labels"], "completion_mask": [0] * len(r["input_ids"]) + [1] * len(r["labels"])}
+            for r in data.rows]
+    return Dataset.from_list(rows)
+
+
+def _byte_tokenizer(folder: Path | None = None):
+    """A GPT-2-style tokenizer trained on the spot (the check downloads nothing); saved into ``folder``."""
+    from llmft.models import add_pad_token
+    from llmft.standins.gpt2 import train_byte_bpe
+
+    tok = train_byte_bpe(["A few words to train a byte-level tokenizer on."] * 4, 280)
+    if folder is not None:
+        tok.save_pretrained(folder)
+    add_pad_token(tok)
+    return tok
 
 
 def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = False, device: str = "cuda",
@@ -110,9 +132,12 @@ def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = F
     run = Run(case=case, profile=get_profile("t4"), sizes=sizes, device=device, seed=0,
               results_dir=Path(tempfile.mkdtemp()))
     model = models.real_size_on_meta(case, device="cpu")
+    causal = case.task == "causal"
     if quantized:
         with tempfile.TemporaryDirectory() as tmp:
             model.save_pretrained(tmp)
+            if causal:  # load_model adds the pad token from the tokenizer beside the weights
+                _byte_tokenizer(Path(tmp))
             del model
             model = models.load_model(run, tmp, quantization=models.qlora_quantization(device, case))
         model = adapters.attach_qlora(model, run)
@@ -120,7 +145,12 @@ def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = F
         model = adapters.attach_lora(model.to(device), run)
     data = TokenBatches(steps * sizes.batch_size * sizes.grad_accum, sizes.max_source_len, sizes.max_target_len,
                         case.arch["vocab_size"], classes=len(case.labels))
-    report = train_adapter(model, None, data, run, run.results_dir / "ckpt", quantized=quantized, collator=_collate)
+    if causal:  # trl's SFTTrainer, as the chapter trains
+        from llmft.sft import train_sft
+
+        report = train_sft(model, _byte_tokenizer(), _sft_rows(data), run, run.results_dir / "ckpt", quantized=quantized)
+    else:
+        report = train_adapter(model, None, data, run, run.results_dir / "ckpt", quantized=quantized, collator=_collate)
     n_train = sizes.train_examples or 0
     t4_steps = math.ceil(n_train * sizes.epochs / (sizes.batch_size * sizes.grad_accum)) if n_train else None
     out = {"case": key, "method": "QLoRA" if quantized else "LoRA", "precision": report.precision,

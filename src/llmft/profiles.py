@@ -69,6 +69,11 @@ PROFILES: dict[str, Profile] = {
                 train_examples=2000, eval_examples=100, max_steps=160, epochs=1, batch_size=16, grad_accum=1,
                 learning_rate=5e-3, max_source_len=320, max_target_len=48, max_new_tokens=48, logging_steps=10,
             ),
+            "alpaca-gpt2": Sizes(
+                train_examples=2000, eval_examples=100, max_steps=400, epochs=1, batch_size=16, grad_accum=1,
+                learning_rate=3e-3, max_source_len=192, max_target_len=64, max_new_tokens=64, logging_steps=10,
+                group_by_length=False,  # batches mix task kinds (grouped by length, each batch is one kind)
+            ),
             "agnews-distilbert": Sizes(
                 train_examples=2000, eval_examples=400, max_steps=150, epochs=1, batch_size=16, grad_accum=1,
                 learning_rate=2e-3, max_source_len=128, max_target_len=0, max_new_tokens=0, logging_steps=10,
@@ -96,6 +101,13 @@ PROFILES: dict[str, Profile] = {
                 # LoRA run peaks at 7.9 GiB, well under a T4's 15 GB, and steps are 1.8x faster.
                 eval_batch_size=16, gradient_checkpointing=False,
             ),
+            # GPT-2 trains in fp16 on a T4. Prompt up to 512 tokens, answer up to 256 (+ EOS): 768 of GPT-2's 1,024
+            # positions; the reference model cards trained one epoch at lr 5e-4.
+            "alpaca-gpt2": Sizes(
+                train_examples=20000, eval_examples=500, max_steps=None, epochs=1, batch_size=16, grad_accum=1,
+                learning_rate=5e-4, max_source_len=512, max_target_len=256, max_new_tokens=256, logging_steps=50,
+                eval_batch_size=32, group_by_length=False,
+            ),
             "agnews-distilbert": Sizes(
                 train_examples=30000, eval_examples=None, max_steps=None, epochs=1, batch_size=32, grad_accum=1,
                 learning_rate=5e-4, max_source_len=128, max_target_len=0, max_new_tokens=0, logging_steps=50,
@@ -118,6 +130,11 @@ PROFILES: dict[str, Profile] = {
                 train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=16, grad_accum=1,
                 learning_rate=1e-3, max_source_len=512, max_target_len=128, max_new_tokens=128, logging_steps=50,
                 eval_batch_size=32,
+            ),
+            "alpaca-gpt2": Sizes(
+                train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=16, grad_accum=1,
+                learning_rate=5e-4, max_source_len=512, max_target_len=512, max_new_tokens=512, logging_steps=100,
+                eval_batch_size=32, group_by_length=False,
             ),
             "agnews-distilbert": Sizes(
                 train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=32, grad_accum=1,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from llmft.runtime import Run, versions
 
-SYSTEMS = ("zero_shot", "lead", "constant", "majority", "untrained_head", "lora", "qlora")
+SYSTEMS = ("zero_shot", "lead", "constant", "majority", "untrained_head", "copy", "lora", "qlora")
 METRICS = {"rouge": ("rouge1", "rouge2", "rougeL", "rougeLsum"), "accuracy": ("accuracy", "macro_f1")}
 
 

@@ -138,12 +138,13 @@ def settings_table(run: Run, quantized: bool = False) -> dict[str, str]:
     }
 
 
-def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTrainingArguments:
+def common_arguments(run: Run, output_dir: Path, quantized: bool) -> dict:
+    """The Trainer settings every case shares (``transformers`` or ``trl``): sizes, schedule, precision,
+    optimizer, checkpointing, sampling and seeds, all set explicitly (``trl`` would turn bf16 and activation
+    checkpointing on)."""
     s = run.sizes
     precision = training_precision(run.case, run.device)
-    # Paged 8-bit AdamW needs CUDA; on the CPU the plain torch AdamW does the same job.
-    optim = "paged_adamw_8bit" if (quantized and run.device == "cuda") else "adamw_torch"
-    return Seq2SeqTrainingArguments(
+    return dict(
         output_dir=str(output_dir),
         per_device_train_batch_size=s.batch_size,
         gradient_accumulation_steps=s.grad_accum,
@@ -158,7 +159,8 @@ def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTr
         use_cpu=run.device != "cuda",
         fp16=precision == "fp16",
         bf16=precision == "bf16",
-        optim=optim,
+        # Paged 8-bit AdamW needs CUDA; on the CPU the plain torch AdamW does the same job.
+        optim="paged_adamw_8bit" if (quantized and run.device == "cuda") else "adamw_torch",
         activation_checkpointing=s.gradient_checkpointing,
         activation_checkpointing_kwargs={"use_reentrant": False} if s.gradient_checkpointing else None,
         train_sampling_strategy="group_by_length" if s.group_by_length else "random",
@@ -166,6 +168,10 @@ def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTr
         data_seed=run.seed,
         dataloader_num_workers=0,
     )
+
+
+def training_arguments(run: Run, output_dir: Path, quantized: bool) -> Seq2SeqTrainingArguments:
+    return Seq2SeqTrainingArguments(**common_arguments(run, output_dir, quantized))
 
 
 def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quantized: bool = False,
@@ -251,12 +257,13 @@ def length_cost(run: Run, make_model, tokenizer, train_ds, output_dir: Path, lim
     return rows
 
 
-def train_qlora(run: Run, source, tokenizer, tokenized, output_dir: Path, aside=None):
+def train_qlora(run: Run, source, tokenizer, tokenized, output_dir: Path, aside=None, train_fn=None):
     """QLoRA: load the base in 4-bit NF4 (double quantization), attach the case's adapter, train it.
 
     ``aside`` (the fp32 LoRA model) waits on the CPU meanwhile, so that on a GPU QLoRA's peak memory is
-    its own. Returns the trained model, its :class:`TrainReport`, and the weights' memory of the fp32
-    and the 4-bit base (MiB), for the chapter's table.
+    its own. ``train_fn`` trains (default :func:`train_adapter`; a causal case passes ``llmft.sft.train_sft``).
+    Returns the trained model, its :class:`TrainReport`, and the weights' memory of the fp32 and the 4-bit
+    base (MiB), for the chapter's table.
     """
     from llmft import adapters, models
 
@@ -267,7 +274,7 @@ def train_qlora(run: Run, source, tokenizer, tokenized, output_dir: Path, aside=
     if aside is not None:
         aside.to("cpu")
     try:
-        report = train_adapter(model, tokenizer, tokenized, run, output_dir, quantized=True)
+        report = (train_fn or train_adapter)(model, tokenizer, tokenized, run, output_dir, quantized=True)
     finally:
         if aside is not None:
             aside.to(run.device)

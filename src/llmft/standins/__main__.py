@@ -2,6 +2,7 @@
 
 import time
 
+from llmft.standins.gpt2 import gpt2_standin
 from llmft.standins.minilm import minilm_distilbert
 from llmft.standins.t5 import T5_SMALL, t5_standin
 
@@ -10,6 +11,7 @@ def main() -> None:
     t0 = time.perf_counter()
     t5_standin()
     t5_standin(T5_SMALL)
+    gpt2_standin()
     minilm_distilbert()
     print(f"Stand-ins ready in {time.perf_counter() - t0:.0f} s")
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from llmft.standins.cache import cache_root
+from llmft.standins.cache import cache_root, is_built, publish
 from llmft.standins.corpora import CORPORA
 from llmft.standins.tokenizer import train_tokenizer
 
@@ -175,7 +173,7 @@ def t5_standin(spec: T5StandinSpec | None = None, cache: Path | None = None, log
     """Path of a pre-trained T5 stand-in (model + tokenizer), building and caching it on first use."""
     spec = spec or T5StandinSpec()
     target = (cache or cache_root()) / f"{spec.name}-{spec.key()}"
-    if (target / "standin.json").exists():
+    if is_built(target):
         log(f"Using the cached stand-in {target.name} (built once on this machine)")
         return target
     t0 = time.perf_counter()
@@ -186,15 +184,9 @@ def t5_standin(spec: T5StandinSpec | None = None, cache: Path | None = None, log
     log(f"Building a {spec.name} ({spec.feed_forward_proj}, {'tied' if spec.tie_word_embeddings else 'untied'} head, "
         f"{model.num_parameters():,} parameters), pre-training {spec.pretrain_steps} steps...")
     losses = pretrain_seq2seq(model, tokenizer, pairs, spec)
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
     meta = {"spec": asdict(spec), "parameters": model.num_parameters(), "vocabulary": len(tokenizer),
             "pretrain_loss_first": losses[0], "pretrain_loss_last": sum(losses[-20:]) / 20,
             "pretrain_loss": losses, "seconds": round(time.perf_counter() - t0, 1)}
-    (tmp / "standin.json").write_text(json.dumps(meta, indent=2))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)  # appears whole or not at all
+    publish(model, tokenizer, meta, target)  # appears whole or not at all
     log(f"Stand-in ready in {meta['seconds']} s (pre-training loss {losses[0]:.2f} -> {meta['pretrain_loss_last']:.2f})")
     return target
