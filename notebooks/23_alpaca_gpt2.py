@@ -19,7 +19,7 @@
 # GPT-2 {cite}`radford2019gpt2` was trained to continue web text, not to follow instructions: ask it to
 # "List three fruits." and it writes whatever text usually comes next. **Instruction tuning** teaches it the
 # other job: read an instruction (and sometimes an input), write the answer, and **stop**. We tune the
-# 124-million-parameter GPT-2 on **Alpaca** {cite}`taori2023alpaca`, 52,000 instructions with answers, with
+# smallest GPT-2 (about 124 million parameters; the exact count is below) on **Alpaca** {cite}`taori2023alpaca`, 52,000 instructions with answers, with
 # **LoRA** {cite}`hu2021lora` and **QLoRA** {cite}`dettmers2023qlora`, using `trl`'s `SFTTrainer` as people do
 # today. Then we quantize the tuned model for serving and put it behind a JSON API.
 #
@@ -66,6 +66,9 @@ from llmft.runtime import start
 run = start("alpaca-gpt2")
 
 # %%
+import json
+from pathlib import Path
+
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
@@ -87,8 +90,9 @@ case, sizes = run.case, run.sizes
 # byte-level BPE vocabulary of 50,257 tokens, and one special token, `<|endoftext|>`, which serves as
 # beginning, end (EOS) and unknown token at once. In `smoke` it is a **stand-in** of the same class
 # (`GPT2LMHeadModel`) built on this machine: a few million parameters, its own byte-level BPE tokenizer,
-# GPT-2's 1,024 positions, pre-trained for a few minutes as a plain language model on text of a small
-# world (facts, stories, reviews, worksheets, question-and-answer pages). It has never seen Alpaca's template.
+# GPT-2's 1,024 positions, pre-trained for a few minutes (printed below) as a plain language model on text of a
+# small world (facts, stories, reviews, worksheets, question-and-answer pages). It has never seen Alpaca's
+# template.
 #
 # **The pad token.** GPT-2 has none. The common fix, `pad_token = eos_token`, is a trap: a collator that
 # masks padding *by token id* then masks every EOS as well, and the model never learns to stop
@@ -104,6 +108,11 @@ n_base = models.count_params(base)
 produced_by = models.describe(run, base)
 data_label = data.data_source(run)
 label = f"{run.profile.name} profile: {produced_by}; {data_label}"
+if run.profile.offline:
+    built = json.loads((Path(source) / "standin.json").read_text())
+    print(f"Stand-in: {built['parameters']:,} parameters, pre-trained {built['spec']['pretrain_steps']} steps on "
+          f"{built['pretrain_tokens']:,} tokens of plain text in {built['seconds']:.0f} s "
+          f"(loss {built['pretrain_loss_first']:.2f} -> {built['pretrain_loss_last']:.2f})")
 display(captioned(pd.DataFrame({
     "token": [tokenizer.eos_token, tokenizer.pad_token],
     "id": [tokenizer.eos_token_id, tokenizer.pad_token_id],
@@ -317,9 +326,11 @@ display(examples(test, [tuned], worst, ("instruction", "input"), f"Lowest ROUGE-
 
 # %%
 val_pairs, _ = data.prompt_completion(splits["validation"], tokenizer, case, sizes)
-eval_losses = {"LoRA": sft.eval_loss(lora_model, tokenizer, val_pairs, run, run.results_dir / case.key / "eval")}
+eval_dir = run.results_dir / case.key / "eval"
+eval_losses = {"zero-shot (the base)": sft.eval_loss(models.load_model(run, source), tokenizer, val_pairs, run, eval_dir),
+               "LoRA": sft.eval_loss(lora_model, tokenizer, val_pairs, run, eval_dir)}
 if qlora is not None:
-    eval_losses["QLoRA"] = sft.eval_loss(qlora_model, tokenizer, val_pairs, run, run.results_dir / case.key / "eval")
+    eval_losses["QLoRA"] = sft.eval_loss(qlora_model, tokenizer, val_pairs, run, eval_dir)
 display(text_table(pd.DataFrame({"system": list(eval_losses), "eval loss (nats / answer token)":
                                  [f"{v:.3f}" for v in eval_losses.values()]}),
                    f"Validation loss on {len(val_pairs)} pairs; {label}"))
@@ -346,8 +357,8 @@ assert round_trip.ok
 # it three ways: fp32, 8-bit (`LLM.int8()` {cite}`dettmers2022llmint8`) and 4-bit NF4, then answer the whole
 # test split with each: weights in memory, generated tokens per second (batches of the profile's eval size),
 # and ROUGE-L. Quantization shrinks the linear layers only; embeddings (a large share of a small model) stay
-# in full precision. On a CPU, `bitsandbytes`' quantized kernels are not built for speed, so the
-# tokens-per-second column says more on a GPU.
+# in full precision. Speed depends on the hardware's kernels: tokens per second measured on a CPU say little
+# about a GPU, so read that column for the machine the table names.
 
 # %%
 from llmft import serving_precision
@@ -359,7 +370,8 @@ precision_results, skipped = serving_precision.compare_precisions(run, merged_di
 for precision, why in skipped.items():
     print(f"{precision}: not run here. {why}")
 display(text_table(pd.DataFrame([r.row() for r in precision_results]),
-                   f"The merged LoRA model at three precisions, {len(test)} test inputs; {label}"))
+                   f"The merged LoRA model at three precisions, {len(test)} test inputs, measured on the "
+                   f"{run.device.upper()}; {label}"))
 fig = plots.precision_panels(
     {r.precision: {"weights (MiB)": r.weights_mib, "tokens / s": r.tokens_per_second,
                    "ROUGE-L": r.evaluation.summary["rougeL"].mean} for r in precision_results},
@@ -383,8 +395,11 @@ fig = plots.precision_panels(
 # plus `max_new_tokens` exceed the 1,024 positions. In a terminal:
 #
 # ```bash
-# llmft serve --case alpaca-gpt2 --adapter results/alpaca-gpt2/adapter-lora   # add --precision int8 or nf4
-# curl -s localhost:8000/generate -H 'content-type: application/json' -d '{"instruction": "List three fruits."}'
+# # the base model plus the chapter's adapter; add --precision int8 or nf4 to quantize the base
+# llmft serve --case alpaca-gpt2 --adapter results/alpaca-gpt2/adapter-lora
+# # in a second terminal:
+# curl -s localhost:8000/generate -H 'content-type: application/json' \
+#      -d '{"instruction": "List three fruits."}'
 # ```
 #
 # Here the chapter starts it in the background, asks it one test question, then asks for 512 new tokens after a

@@ -43,15 +43,26 @@ def _register_author_year() -> None:
 
     class AuthorYearLabels(BaseLabelStyle):
         def format_labels(self, sorted_entries):
-            for entry in sorted_entries:
-                people = entry.persons.get("author") or entry.persons.get("editor") or []
-                if people:
-                    name = " ".join(people[0].last_names)
-                    name += " et al." if len(people) > 2 else (" and " + " ".join(people[1].last_names) if len(people) == 2 else "")
-                else:
-                    name = entry.fields.get("organization") or entry.fields.get("publisher") or entry.key
-                name = name.replace("{", "").replace("}", "")  # {DeepLearning.AI}: a name kept whole in BibTeX
-                yield f"{name}, {entry.fields.get('year', 'n.d.')}"
+            from collections import Counter
+
+            labels = [self._label(entry) for entry in sorted_entries]
+            counts, seen = Counter(labels), Counter()
+            for label in labels:  # two works of one author and year: 2022a, 2022b
+                if counts[label] > 1:
+                    seen[label] += 1
+                    label += "abcdefghij"[seen[label] - 1]
+                yield label
+
+        @staticmethod
+        def _label(entry) -> str:
+            people = entry.persons.get("author") or entry.persons.get("editor") or []
+            if people:
+                name = " ".join(people[0].last_names)
+                name += " et al." if len(people) > 2 else (" and " + " ".join(people[1].last_names) if len(people) == 2 else "")
+            else:
+                name = entry.fields.get("organization") or entry.fields.get("publisher") or entry.key
+            name = name.replace("{", "").replace("}", "")  # {DeepLearning.AI}: a name kept whole in BibTeX
+            return f"{name}, {entry.fields.get('year', 'n.d.')}"
 
     class AuthorYearStyle(UnsrtStyle):
         default_label_style = "casebook-author-year"
