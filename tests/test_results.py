@@ -37,3 +37,10 @@ def test_a_failed_write_leaves_no_file(tiny_run):
         results.write(tiny_run.results_path, bad)
     assert not tiny_run.results_path.exists()
     assert not list(tiny_run.results_dir.rglob("*.tmp*"))
+
+
+def test_a_measure_that_does_not_apply_is_written_as_null(tiny_run, tmp_path):
+    import math
+
+    path = results.write(tmp_path / "r.json", {**_payload(tiny_run), "failures": {"copy": {"never stops": math.nan}}})
+    assert json.loads(path.read_text(), parse_constant=lambda c: 1 / 0)["failures"]["copy"]["never stops"] is None

@@ -170,10 +170,11 @@ def content_words(text: str) -> set[str]:
     return {w for w in WORD.findall(text.lower()) if len(w) >= 4}
 
 
-def failures(evalset: EvalSet, system: "SystemEval", case: Case) -> dict[str, float]:
+def failures(evalset: EvalSet, system: "SystemEval", case: Case) -> dict[str, float | None]:
     """Shares of a causal LM's answers that fail in the usual ways: **never stops** (runs to the token limit),
     **repeats** (:func:`loops`), **ignores the input** (an input with content words, none of which the answer
-    uses, where the reference uses some), **empty**."""
+    uses, where the reference uses some), **empty**. None where a check does not apply (a baseline that
+    generates nothing cannot fail to stop)."""
     field = case.input_fields[-1]
     ignores = []
     for r, refs, p in zip(evalset.records, evalset.references, system.predictions):
@@ -182,9 +183,9 @@ def failures(evalset: EvalSet, system: "SystemEval", case: Case) -> dict[str, fl
             ignores.append(not words & content_words(p))
     stopped = [c.stopped for c in system.completions] if system.completions else []
     return {
-        "never stops": float(np.mean([not s for s in stopped])) if stopped else float("nan"),
+        "never stops": float(np.mean([not s for s in stopped])) if stopped else None,
         "repeats": float(np.mean([loops(p) for p in system.predictions])),
-        "ignores the input": float(np.mean(ignores)) if ignores else float("nan"),
+        "ignores the input": float(np.mean(ignores)) if ignores else None,
         "empty": float(np.mean([not p.strip() for p in system.predictions])),
     }
 

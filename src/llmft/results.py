@@ -55,12 +55,25 @@ def build(run: Run, systems: dict, comparisons: dict, **sections) -> dict:
     return payload
 
 
+def _no_nan(value):
+    """``NaN`` (a measure that does not apply) as JSON's ``null``: strict JSON has no NaN."""
+    import math
+
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_nan(v) for v in value]
+    return value
+
+
 def write(path: Path, payload: dict) -> Path:
     """Validate, then write atomically: a crash leaves the old file or none, never half a file."""
     validate(payload)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=float))
+    tmp.write_text(json.dumps(_no_nan(payload), indent=2, default=float, allow_nan=False))
     os.replace(tmp, path)
     return path
 
