@@ -395,7 +395,8 @@ fig = plots.precision_panels(
 # plus `max_new_tokens` exceed the 1,024 positions. In a terminal:
 #
 # ```bash
-# # the base model plus the chapter's adapter; add --precision int8 or nf4 to quantize the base
+# # the base model plus the chapter's adapter
+# # (add --precision int8 or nf4 to quantize the base)
 # llmft serve --case alpaca-gpt2 --adapter results/alpaca-gpt2/adapter-lora
 # # in a second terminal:
 # curl -s localhost:8000/generate -H 'content-type: application/json' \
