@@ -366,6 +366,7 @@ from llmft import serving_precision
 merged_dir = run.results_dir / case.key / "merged"
 merged_bytes = serving_precision.save_merged(
     adapters.load_adapter(models.load_model(run, source), adapter_dir).merge_and_unload(), tokenizer, merged_dir)
+print(f"Merged model on disk: {merged_bytes / 2**20:,.1f} MiB ({produced_by})")
 precision_results, skipped = serving_precision.compare_precisions(run, merged_dir, tokenizer, test)
 for precision, why in skipped.items():
     print(f"{precision}: not run here. {why}")

@@ -49,13 +49,12 @@ def _serve_api(args) -> int:
     from llmft.serve.api import create_api
 
     run = start(args.case, args.profile, quiet=True)
-    loaded = {}
 
     def load():
-        loaded["engine"] = serve_model.InstructionFollower(run, args.adapter, args.precision)
-        about["model"] = loaded["engine"].label
+        engine = serve_model.InstructionFollower(run, args.adapter, args.precision)
+        about["model"] = engine.label
         print(f"Loaded {about['model']} ({args.precision}) on {run.device}", flush=True)
-        return loaded["engine"]
+        return engine
 
     about = {"model": run.case.model_id, "adapter": args.adapter, "device": run.device, "precision": args.precision,
              "profile": run.profile.name}
