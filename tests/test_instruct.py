@@ -167,3 +167,32 @@ def test_merged_model_at_three_precisions(run, tiny_gpt2, tmp_path):
     assert all(r.tokens_per_second > 0 and "ROUGE-L [95 % CI]" in r.row() for r in results)
     with pytest.raises(ValueError, match="Unknown precision"):
         serving_precision.quantization_config("fp8", "cpu")
+
+
+def test_qlora_refuses_a_4bit_base_that_bitsandbytes_repacked_for_cpu_inference(tiny_run):
+    """On a CPU with AVX512-BF16, a 4-bit layer run without gradients is repacked for inference and no longer
+    trains: attach_qlora refuses such a base and says to load a fresh one. Elsewhere nothing is repacked."""
+    import tempfile
+
+    from llmft import adapters, gpucheck
+    from llmft.cases import get_case
+
+    case = dataclasses.replace(get_case("papers-llama3"), arch={**get_case("papers-llama3").arch,
+                                                                **gpucheck.TINY_ARCH["llama"]})
+    run = dataclasses.replace(tiny_run, case=case, sizes=dataclasses.replace(tiny_run.sizes, lora=None))
+    with tempfile.TemporaryDirectory() as tmp:
+        models.real_size_on_meta(case, device="cpu").save_pretrained(tmp)
+        gpucheck._byte_tokenizer(__import__("pathlib").Path(tmp))
+        fresh = models.load_model(run, tmp, quantization=models.qlora_quantization("cpu", case))
+        used = models.load_model(run, tmp, quantization=models.qlora_quantization("cpu", case))
+    assert adapters.attach_qlora(fresh, run) is not None
+    used.eval()
+    with torch.no_grad():
+        used(input_ids=torch.tensor([[5, 6, 7]]))
+    repacked = any(getattr(getattr(m, "weight", None), "quant_state", None) is not None
+                   and getattr(m.weight.quant_state, "packing_format_for_cpu", False) for m in used.modules())
+    if repacked:
+        with pytest.raises(ValueError, match="fresh 4-bit base"):
+            adapters.attach_qlora(used, run)
+    else:
+        assert adapters.attach_qlora(used, run) is not None

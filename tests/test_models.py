@@ -80,9 +80,22 @@ def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
     calls = []
     monkeypatch.setitem(models.STANDINS, "dialogsum-flan-t5", lambda: calls.append(1) or "/local/standin")
     assert models.model_source(tiny_run) == "/local/standin" and calls == [1]
-    other = dataclasses.replace(tiny_run, case=get_case("papers-llama3"))
+    other = dataclasses.replace(tiny_run, case=dataclasses.replace(get_case("papers-llama3"), key="a-new-case"))
     with pytest.raises(ValueError, match="No offline model"):
         models.model_source(other)
+
+
+def test_another_copy_of_a_gated_model_needs_no_token(tiny_run, monkeypatch):
+    """LLMFT_MODEL names another copy (an ungated mirror) in the online profiles; without it, no token is an error."""
+    from llmft.profiles import get_profile
+
+    run = dataclasses.replace(tiny_run, case=get_case("papers-llama3"), profile=get_profile("t4"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("LLMFT_MODEL", raising=False)
+    with pytest.raises(RuntimeError, match="LLMFT_MODEL=NousResearch/Meta-Llama-3-8B"):
+        models.model_source(run)
+    monkeypatch.setenv("LLMFT_MODEL", "NousResearch/Meta-Llama-3-8B")
+    assert models.model_source(run) == "NousResearch/Meta-Llama-3-8B"
 
 
 def test_flan_t5_loads_untied_without_the_misleading_warning(tiny_run, tiny_t5, tmp_path, caplog):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from llmft import adapters, data, models
+from llmft.cases import get_case
 from llmft.evaluation import EvalSet, by_group, evaluate_seq2seq, metric_table
 from llmft.train import TokenCounter, train_adapter, training_precision
 
@@ -163,3 +164,11 @@ def test_save_reload_merge_checks_every_step(tiny_run, tiny_standin, tmp_path):
     assert rt.ok and rt.reload_diff == 0.0 and rt.adapter_bytes > 0 and (tmp_path / "adapter").is_dir()
     assert list(rt.table().columns)[0] == "adapter on disk (KiB)"
     assert not dataclasses.replace(rt, same_text=False).ok and not dataclasses.replace(rt, merge_diff=1.0).ok
+
+
+def test_cpu_bf16_only_where_the_profile_allows_and_the_cpu_has_it():
+    from llmft.train import cpu_has_native_bf16
+
+    case = get_case("papers-llama3")
+    assert training_precision(case, "cpu") == "fp32"
+    assert training_precision(case, "cpu", cpu_bf16=True) == ("bf16" if cpu_has_native_bf16() else "fp32")

@@ -29,7 +29,7 @@ def test_only_smoke_is_offline_and_cpu():
 
 def test_missing_sizes_are_a_clear_error():
     with pytest.raises(ValueError, match="no sizes for case"):
-        get_profile("smoke").sizes_for("papers-llama3")
+        get_profile("smoke").sizes_for("a-case-not-yet-sized")
 
 
 def test_t4_sizes_follow_the_gpu_check():

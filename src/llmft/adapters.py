@@ -28,12 +28,13 @@ def _peft_reads_a_deprecated_property():
 def attach_lora(model, run: Run, spec: LoraSpec | None = None):
     """Freeze ``model`` and add a LoRA adapter (B starts at zero, so outputs are unchanged).
 
-    ``spec`` defaults to the case's (``run.case.lora``); pass another to try a different rank or
-    targets. A's random initialisation is seeded here, so the same run gives the same adapter.
+    ``spec`` defaults to the profile's (``run.sizes.lora``, where a profile trains a smaller adapter) or else
+    the case's (``run.case.lora``); pass another to try a different rank or targets. A's random
+    initialisation is seeded here, so the same run gives the same adapter.
     """
     torch.manual_seed(run.seed)
     with _peft_reads_a_deprecated_property():
-        return get_peft_model(model, lora_config(run.case, spec))
+        return get_peft_model(model, lora_config(run.case, spec or run.sizes.lora))
 
 
 def attach_qlora(model_4bit, run: Run, spec: LoraSpec | None = None):
@@ -41,7 +42,17 @@ def attach_qlora(model_4bit, run: Run, spec: LoraSpec | None = None):
 
     ``prepare_model_for_kbit_training`` freezes the base, casts layer norms to fp32 and,
     with gradient checkpointing, makes the inputs require gradients (peft #137).
+
+    On a CPU with AVX512-BF16, bitsandbytes repacks a 4-bit layer's weights for fast inference the first time the
+    layer runs in eval mode without gradients; a base repacked that way does not train (measured: the loss stays
+    flat). Such a base is refused here: load a fresh one for training.
     """
+    repacked = [n for n, m in model_4bit.named_modules()
+                if getattr(getattr(getattr(m, "weight", None), "quant_state", None), "packing_format_for_cpu", False)]
+    if repacked:
+        raise ValueError(f"This 4-bit model has run inference on the CPU, and bitsandbytes repacked {len(repacked)} of its "
+                         "layers for inference (e.g. " + repacked[0] + "); it would not train. Load a fresh 4-bit base "
+                         "for QLoRA.")
     with _peft_reads_a_deprecated_property():
         model = prepare_model_for_kbit_training(model_4bit, use_gradient_checkpointing=run.sizes.gradient_checkpointing)
     return attach_lora(model, run, spec)
@@ -75,7 +86,8 @@ def relative_logit_difference(a, b, batch) -> float:
     """Largest logit difference relative to the logits' own scale (max |logit| of ``a``).
 
     Merging changes the order of floating-point operations, so logits move by rounding; relative to
-    their scale that is about 1e-6 in fp32 and 1e-3 in half precision, whatever the model's size.
+    their scale that is 1e-6 to a few 1e-5 in fp32 (2.8e-5 measured on SmolLM2-135M) and about 1e-3 in half
+    precision.
     """
     la = a(**batch).logits.float()
     lb = b(**batch).logits.float()
@@ -128,7 +140,7 @@ def save_reload_merge(run: Run, lora_model, fresh_base, tokenizer, check, folder
     evaluate = evaluate_causal if case.task == "causal" else evaluate_seq2seq
     same_text = (evaluate(merged, tokenizer, check, run, "merged").predictions
                  == evaluate(lora_model, tokenizer, check, run, "LoRA").predictions)
-    return RoundTrip(adapter_bytes, reload_diff, merge_diff, same_text, 1e-5 if run.device == "cpu" else 1e-3)
+    return RoundTrip(adapter_bytes, reload_diff, merge_diff, same_text, 1e-4 if run.device == "cpu" else 1e-3)
 
 
 def count_on_real_architecture(run: Run):
@@ -142,7 +154,7 @@ def count_on_real_architecture(run: Run):
     from llmft import lora, models
 
     case = run.case
-    real = models.count_params(attach_lora(models.real_size_on_meta(case), run))
+    real = models.count_params(attach_lora(models.real_size_on_meta(case), run, case.lora))
     row = {"LoRA parameters by formula": f"{lora.lora_params(case):,}"}
     if case.lora.modules_to_save:
         row["head (modules_to_save)"] = f"{lora.saved_head_params(case):,}"

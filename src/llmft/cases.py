@@ -144,6 +144,7 @@ CASES: dict[str, Case] = {
             gated=True,
             open_fallback="NousResearch/Meta-Llama-3-8B",
             notes="4-bit NF4, double quantization, paged 8-bit AdamW, packing; no pad token (add one).",
+            chapter_ready=True,
         ),
         Case(
             key="agnews-distilbert",

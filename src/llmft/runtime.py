@@ -135,7 +135,8 @@ def hub_errors(what: str, offline: bool):
 def require_token(case: Case) -> None:
     """A gated model without ``HF_TOKEN`` fails here, before any download starts."""
     if case.gated and not os.environ.get("HF_TOKEN"):
-        fallback = f" Or use the open mirror {case.open_fallback!r}." if case.open_fallback else ""
+        fallback = (f" Or use an ungated copy: set LLMFT_MODEL={case.open_fallback} (the model's licence still "
+                    "applies to it)." if case.open_fallback else "")
         raise RuntimeError(
             f"{case.model_id} is gated. Accept its licence on its Hugging Face page, create a read token and "
             "set HF_TOKEN (in Colab: the key icon > Add secret HF_TOKEN, with notebook access on)." + fallback

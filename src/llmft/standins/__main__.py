@@ -4,6 +4,7 @@ import time
 
 from llmft.standins.gpt2 import gpt2_standin
 from llmft.standins.minilm import minilm_distilbert
+from llmft.standins.smollm2 import smollm2
 from llmft.standins.t5 import T5_SMALL, t5_standin
 
 
@@ -13,6 +14,7 @@ def main() -> None:
     t5_standin(T5_SMALL)
     gpt2_standin()
     minilm_distilbert()
+    smollm2()
     print(f"Stand-ins ready in {time.perf_counter() - t0:.0f} s")
 
 
