@@ -188,7 +188,7 @@ paper_sets = {name: set(splits[name]["paper"]) for name in splits}
 assert not paper_sets["test"] & paper_sets["train"] and not paper_sets["validation"] & paper_sets["train"]
 train, test_rows = splits["train"], splits["test"]
 test = EvalSet.from_split(test_rows, case)
-data_label = f"{len(train)} training triples from {len(paper_sets['train'])} papers ({papers_label}; {report.teacher})"
+data_label = f"{len(train)} training triples from {len(paper_sets['train'])} of {papers_label}, {report.teacher}"
 display(text_table(pd.DataFrame(test_rows.select(range(3)).to_list())[["instruction", "input", "output", "paper", "page"]],
                    "Three test triples with their provenance"))
 
@@ -210,12 +210,12 @@ print(qlora_reason)
 assert qlora_ok or run.profile.name != "smoke", "the smoke profile runs QLoRA on the CPU with bitsandbytes"
 quantization = models.qlora_quantization(run.device, case) if qlora_ok else None
 base = models.load_model(run, source, quantization=quantization)
-produced_by = models.describe(run, base) + (" in 4-bit NF4" if quantization else "")
+produced_by = models.describe(run, base)
 label = f"{run.profile.name} profile: {produced_by}; {data_label}"
 display(captioned(pd.DataFrame({
     "token": [tokenizer.eos_token, tokenizer.pad_token], "id": [tokenizer.eos_token_id, tokenizer.pad_token_id],
 }, index=["EOS (end of answer)", "padding"]), f"Special tokens; vocabulary of {len(tokenizer):,} ({produced_by})"))
-print(f"Weights in memory: {base.get_memory_footprint() / 2**20:,.0f} MiB ({produced_by})")
+print(f"Weights in memory: {base.get_memory_footprint() / 2**20:,.0f} MiB ({produced_by}, in 4-bit NF4)")
 
 # %% [markdown]
 # ## Zero-shot, and the baseline a tuned model must beat
@@ -223,7 +223,8 @@ print(f"Weights in memory: {base.get_memory_footprint() / 2**20:,.0f} MiB ({prod
 # The base model gets the case's template (`### Instruction:` / `### Input:` / `### Response:`) and answers with
 # greedy decoding up to EOS or `max_new_tokens`; the **stops** column counts answers that ended on their own. The
 # trivial baseline **copies the input**: many answers restate a sentence of their input, and ROUGE rewards that.
-# In `t4` the base is the 4-bit model that QLoRA trains on, as the source project evaluated it.
+# In every profile the base answering zero-shot is the 4-bit model that QLoRA starts from, as the source project
+# evaluated it.
 
 # %%
 # Known words, for the fluency columns: those of the training triples, and of each test question's own input

@@ -177,8 +177,8 @@ def test_qlora_refuses_a_4bit_base_that_bitsandbytes_repacked_for_cpu_inference(
     from llmft import adapters, gpucheck
     from llmft.cases import get_case
 
-    case = dataclasses.replace(get_case("papers-llama3"), arch={**get_case("papers-llama3").arch,
-                                                                **gpucheck.TINY_ARCH["llama"]})
+    small = dict(gpucheck.TINY_ARCH["llama"], hidden_size=128, intermediate_size=256)  # bnb's CPU packing needs >= 128
+    case = dataclasses.replace(get_case("papers-llama3"), arch={**get_case("papers-llama3").arch, **small})
     run = dataclasses.replace(tiny_run, case=case, sizes=dataclasses.replace(tiny_run.sizes, lora=None))
     with tempfile.TemporaryDirectory() as tmp:
         models.real_size_on_meta(case, device="cpu").save_pretrained(tmp)

@@ -82,6 +82,6 @@ def paper_pdfs(profile: str, offline: bool, workdir: Path, seed: int) -> tuple[l
         return pdfs, f"{len(pdfs)} PDF files of yours ({PAPERS_ENV})"
     if offline:
         n = settings(profile).n_synthetic
-        return write_pdfs(n, seed, workdir / "pdfs"), f"{n} synthetic papers written here as PDF files"
+        return write_pdfs(n, seed, workdir / "pdfs"), f"{n} synthetic papers (PDF)"
     pdfs = download_arxiv(ARXIV, cache_root() / "arxiv")
-    return pdfs, f"{len(pdfs)} arXiv papers cited by this book (first {settings(profile).max_pages} pages each)"
+    return pdfs, f"{len(pdfs)} arXiv papers (PDF, first {settings(profile).max_pages} pages each)"

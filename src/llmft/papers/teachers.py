@@ -210,7 +210,7 @@ class OfflineTeacher:
     "Triple N:" text format for odd ones, so that both parsers run on every build.
     """
 
-    name = "offline rule-based teacher (no language model; triples built from the text by fixed rules)"
+    name = "offline rule-based teacher (no language model)"
 
     def __init__(self):
         self.calls = 0
