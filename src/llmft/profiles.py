@@ -126,7 +126,7 @@ PROFILES: dict[str, Profile] = {
             # Llama-3-8B in 4-bit on a T4: 1,024 tokens per packed row, batch 2 x 4 accumulation, activation
             # checkpointing on (trl's T4 recipe: batch 1 x 4, 1,024 tokens, about 11 GB for an 8B model with r=32).
             "papers-llama3": Sizes(
-                train_examples=None, eval_examples=None, max_steps=None, epochs=2, batch_size=2, grad_accum=4,
+                train_examples=None, eval_examples=None, max_steps=None, epochs=1, batch_size=2, grad_accum=4,
                 learning_rate=2e-4, max_source_len=768, max_target_len=256, max_new_tokens=192, logging_steps=5,
                 eval_batch_size=8, gradient_checkpointing=True, group_by_length=False, packing=True,
             ),

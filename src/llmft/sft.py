@@ -140,11 +140,11 @@ def compare_packing(run: Run, make_model, tokenizer, pairs, eval_pairs, output_d
         model = make_model(probe)
         report = train_sft(model, tokenizer, subset, probe, output_dir, quantized=quantized)
         rows.append({"packing": "on" if packing else "off", "pairs": len(subset), "steps": report.steps,
-                     "seconds": report.seconds, "useful tokens / s": round(report.tokens_per_second),
-                     "padded share": f"{100 * report.padding_share:.0f} %",
-                     "train loss (last 3 logs)": round(report.final_loss, 3),
+                     "seconds": report.seconds, "tokens / s": round(report.tokens_per_second),
+                     "padded": f"{100 * report.padding_share:.0f} %",
+                     "train loss": round(report.final_loss, 3),  # mean of the last three logged losses
                      "eval loss": round(eval_loss(model, tokenizer, eval_pairs, probe, output_dir), 3),
-                     "peak memory (MiB)": round(report.memory.peak_bytes / 2**20)})
+                     "peak MiB": round(report.memory.peak_bytes / 2**20)})
         del model
     return rows
 
