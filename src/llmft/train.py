@@ -17,7 +17,7 @@ from llmft.runtime import Run
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX): there bf16 autocast is about twice as
-    fast as fp32 (measured on case 4's student); elsewhere it is emulated and several times slower."""
+    fast as fp32 (measured on case 4's student); without it bf16 is emulated and can be slower than fp32."""
     try:
         flags = open("/proc/cpuinfo").read()
     except OSError:  # not Linux: stay with fp32

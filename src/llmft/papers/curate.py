@@ -50,7 +50,8 @@ def task_text(triple: dict) -> str:
 def lcs_length(a: list[str], b: list[str]) -> int:
     """Length of the longest common subsequence of ``a`` and ``b``, bit-parallel (Crochemore et al., 2001): one
     integer holds a column of the LCS table, so each token of ``b`` costs a few integer operations instead of a
-    pass over ``a``. Equal to :func:`llmft.rouge.lcs_table`'s last cell (tested), about 50 times faster."""
+    pass over ``a``. Equal to :func:`llmft.rouge.lcs_table`'s last cell (tested); with it, deduplicating the 516
+    triples of a 40-paper build took under 1 s instead of 15 s (measured)."""
     if not a or not b:
         return 0
     masks: dict[str, int] = {}
