@@ -510,8 +510,9 @@ if run.profile.name == "smoke":
 # 2. **A real teacher.** Start an OpenAI-compatible server (for example `ollama serve` with a small instruct model),
 #    set `LLMFT_TEACHER=openai`, `LLMFT_TEACHER_URL=http://127.0.0.1:11434/v1` and `LLMFT_TEACHER_MODEL`, and
 #    rebuild. *Hint: compare the malformed count and the near-duplicate count with the offline teacher's.*
-# 3. **The threshold.** Rebuild with `curate.curate(triples, threshold=0.5)` and `0.9`. *Hint: a lower threshold
-#    keeps fewer, more varied triples; watch the test split's size.*
+# 3. **The threshold.** Rebuild with `pipeline.build_dataset(..., threshold=0.5)` and `threshold=0.9` (the other
+#    arguments as above, into another folder). *Hint: a lower threshold keeps fewer, more varied triples; compare
+#    `report.curation` and the test split's size.*
 # 4. **Split by triple.** Shuffle all triples and split them 70/30 without regard to paper, train, and compare
 #    ROUGE with the chapter's. *Hint: facts of a test paper then appear in training, and the score rises for
 #    the wrong reason.*

@@ -275,6 +275,10 @@ def test_build_dataset_writes_splits_with_provenance(pdfs, tmp_path):
     papers = {s: {r["paper"] for r in v} for s, v in rows.items()}
     assert not papers["train"] & papers["test"] and not papers["train"] & papers["validation"]
     assert json.loads((tmp_path / "triples" / "build.json").read_text())["splits"]["test"]["triples"] == len(rows["test"])
+    strict = pipeline.build_dataset(pdfs, teachers.OfflineTeacher(), tmp_path / "strict", chunk_size=1500, overlap=200,
+                                    per_chunk=8, fractions={"validation": 0.15, "test": 0.25}, seed=3, threshold=0.5,
+                                    progress=False)
+    assert strict.curation["kept"] < report.curation["kept"]  # a lower threshold drops more near-duplicates
 
 
 class _Flaky(teachers.OfflineTeacher):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from llmft.papers.chunks import chunk_document
-from llmft.papers.curate import curate, split_by_paper
+from llmft.papers.curate import DEDUP_THRESHOLD, curate, split_by_paper
 from llmft.papers.parse import parse_reply
 from llmft.papers.pdf import Document, read_pdf
 from llmft.papers.teachers import TeacherError
@@ -95,8 +95,10 @@ def write_jsonl(rows: list[dict], path: Path) -> None:
 
 def build_dataset(pdfs: list[Path], teacher, out_dir: Path, *, chunk_size: int = 4000, overlap: int = 400,
                   per_chunk: int = 5, fractions: dict[str, float] | None = None, seed: int = 42,
-                  max_pages: int | None = None, progress: bool = True) -> BuildReport:
-    """The whole pipeline; writes ``train/validation/test.jsonl`` into ``out_dir`` and returns the report."""
+                  max_pages: int | None = None, threshold: float = DEDUP_THRESHOLD,
+                  progress: bool = True) -> BuildReport:
+    """The whole pipeline; writes ``train/validation/test.jsonl`` into ``out_dir`` and returns the report.
+    ``threshold``: the ROUGE-L at or above which a triple counts as a near-duplicate of one already kept."""
     t0 = time.perf_counter()
     pdfs = [Path(p) for p in pdfs]
     if not pdfs:
@@ -106,7 +108,7 @@ def build_dataset(pdfs: list[Path], teacher, out_dir: Path, *, chunk_size: int =
     if not docs:
         raise ValueError(f"None of the {len(pdfs)} PDF files could be read: {'; '.join(report.unreadable[:3])}")
     raw = ask_teacher(docs, teacher, report, chunk_size, overlap, per_chunk, progress)
-    curated = curate(raw)
+    curated = curate(raw, threshold)
     report.curation = curated.table()
     if not curated.kept:
         raise ValueError(f"The teacher gave no usable triple ({report.malformed} malformed, "
