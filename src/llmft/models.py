@@ -133,7 +133,10 @@ def load_model(run: Run, source: str | Path, quantization=None):
     cls = getattr(transformers, MODEL_CLASSES[run.case.task])
     kwargs: dict = {"dtype": torch.float32}
     if quantization is not None:
-        kwargs.update(quantization_config=quantization, device_map={"": 0} if run.device == "cuda" else "cpu")
+        # A 4-bit model cannot be moved after loading: place it whole on this process's GPU (under DDP each
+        # process loads its own replica onto its own GPU, LOCAL_RANK, set by torchrun or accelerate launch).
+        gpu = int(os.environ.get("LOCAL_RANK", 0))
+        kwargs.update(quantization_config=quantization, device_map={"": gpu} if run.device == "cuda" else "cpu")
     if run.case.labels:  # a new classification head, drawn from the run's seed
         labels = list(run.case.labels)
         kwargs.update(num_labels=len(labels), id2label=dict(enumerate(labels)),
