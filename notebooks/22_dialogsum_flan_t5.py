@@ -316,6 +316,7 @@ best_trivial = max([lead, constant], key=lambda e: e.summary["rougeL"].mean)
 comparisons = {"LoRA vs zero-shot": (zero_shot, tuned), f"LoRA vs {best_trivial.name}": (best_trivial, tuned)}
 if qlora is not None:
     comparisons["QLoRA vs LoRA"] = (tuned, qlora)
+    comparisons["QLoRA vs zero-shot"] = (zero_shot, qlora)  # for the chapter that compares the cases
 paired = paired_comparisons(comparisons, ("rouge1", "rouge2", "rougeL", "rougeLsum"), sizes.bootstrap_samples, run.seed)
 display(paired_table(paired, f"Difference B − A [95 % CI]; {label}"))
 

@@ -282,6 +282,7 @@ fig = plots.metric_bars({e.name: e.summary for e in systems}, ("rouge1", "rouge2
 comparisons = {"LoRA vs zero-shot": (zero_shot, tuned), "LoRA vs copy the input": (copy, tuned)}
 if qlora is not None:
     comparisons["QLoRA vs LoRA"] = (tuned, qlora)
+    comparisons["QLoRA vs zero-shot"] = (zero_shot, qlora)  # for the chapter that compares the cases
 paired = paired_comparisons(comparisons, ("rouge1", "rouge2", "rougeL"), sizes.bootstrap_samples, run.seed)
 display(paired_table(paired, f"Difference B − A [95 % CI]; {label}"))
 

@@ -368,6 +368,7 @@ fig = plots.metric_bars({e.name: e.summary for e in systems}, ("rouge1", "rouge2
 comparisons = {"QLoRA vs zero-shot": (zero_shot, qlora), "QLoRA vs copy the input": (copy, qlora)}
 if lora_eval:
     comparisons["LoRA vs QLoRA"] = (qlora, lora_eval)
+    comparisons["LoRA vs zero-shot"] = (zero_shot, lora_eval)  # for the chapter that compares the cases
 paired = paired_comparisons(comparisons, ("rouge1", "rouge2", "rougeL"), sizes.bootstrap_samples, run.seed)
 display(paired_table(paired, f"Difference B − A [95 % CI]; {label}"))
 if lora_eval:
@@ -455,7 +456,8 @@ payload = results.build(
     fluency=flu,
     stop_rate={e.name: e.stop_rate for e in systems if e.completions},
     failures={e.name: failures(test, e, case) for e in systems},
-    parameters={"qlora_trainable": qlora_params.trainable, "real_model": {
+    parameters={"base_total": qlora_params.total - qlora_params.trainable, "lora_trainable": qlora_params.trainable,
+                "qlora_trainable": qlora_params.trainable, "real_model": {
         "id": case.model_id, "lora_trainable": real_lora.trainable, "total": real_lora.total}},
     training={"qlora": qlora_report.as_dict(), **({"lora": lora_report.as_dict()} if lora_report else {}),
               "pairs": len(pairs), "left_out": dropped},

@@ -280,6 +280,7 @@ best_trivial = max([majority, untrained], key=lambda e: e.summary["accuracy"].me
 comparisons = {"LoRA vs zero-shot": (zero_shot, tuned), f"LoRA vs {best_trivial.name}": (best_trivial, tuned)}
 if qlora is not None:
     comparisons["QLoRA vs LoRA"] = (tuned, qlora)
+    comparisons["QLoRA vs zero-shot"] = (zero_shot, qlora)  # for the chapter that compares the cases
 paired = {name: classify.paired_metrics(y, a.predictions, b.predictions, len(names), sizes.bootstrap_samples, run.seed)
           for name, (a, b) in comparisons.items()}
 display(captioned(pd.DataFrame({name: {m: f"{c.diff} (p {c.p_text})" for m, c in cmp.items()}

@@ -115,3 +115,79 @@ def precision_panels(rows: dict[str, dict[str, float]], title: str, errors: dict
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def gain_bars(gains: dict[str, dict[str, dict | None]], title: str, xlabel: str):
+    """Horizontal bars, one group per case, one bar per method (``{case: {method: {"mean", "ci_low",
+    "ci_high"} or None}}``), with their intervals; a case without numbers is written in, not left out."""
+    cases = list(gains)
+    methods = list(dict.fromkeys(m for g in gains.values() for m in g))
+    fig, ax = plt.subplots(figsize=(7.2, 0.75 * len(cases) + 1.4))
+    y = np.arange(len(cases))
+    height = 0.8 / max(1, len(methods))
+    for i, m in enumerate(methods):
+        off = y + (i - (len(methods) - 1) / 2) * height
+        for yy, c in zip(off, cases):
+            e = gains[c].get(m)
+            if e is None:
+                ax.text(0, yy, f"  {m}: not available", va="center", fontsize=8, color="grey")
+                continue
+            ax.barh(yy, e["mean"], height, xerr=[[e["mean"] - e["ci_low"]], [e["ci_high"] - e["mean"]]], capsize=3,
+                    color=["#4c72b0", "#dd8452"][i % 2], label=m if c == next(
+                        (cc for cc in cases if gains[cc].get(m) is not None), None) else None)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, cases, fontsize=8)
+    ax.invert_yaxis()
+    ax.set(xlabel=xlabel, title=title)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def memory_panels(measured: dict[str, dict[str, float | None]], measured_label: str,
+                  estimated: dict[str, dict[str, float]], cap_gib: float, title: str):
+    """Left: peak memory measured in this run per case and method (MiB). Right: the memory model's estimate
+    for the real models (GiB) against a card's capacity."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, data, unit, sub in ((axes[0], measured, "MiB", measured_label),
+                                (axes[1], estimated, "GiB", "estimated for the real models (llmft.memory_model)")):
+        cases = list(data)
+        methods = list(dict.fromkeys(m for v in data.values() for m in v))
+        x = np.arange(len(cases))
+        width = 0.8 / max(1, len(methods))
+        for i, m in enumerate(methods):
+            vals = [data[c].get(m) for c in cases]
+            ax.bar(x + (i - (len(methods) - 1) / 2) * width, [v or 0 for v in vals], width, label=m,
+                   color=["#4c72b0", "#dd8452"][i % 2])
+            for xx, v in zip(x + (i - (len(methods) - 1) / 2) * width, vals):
+                if v is None:
+                    ax.text(xx, 0, "n/a", ha="center", va="bottom", fontsize=7, color="grey", rotation=90)
+        ax.set_xticks(x, [c.split(".")[0] for c in cases])
+        ax.set(xlabel="case", ylabel=f"peak memory ({unit})", title=sub)
+        ax.title.set_fontsize(9)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[1].axhline(cap_gib, color="red", linestyle="--", linewidth=1)
+    axes[1].text(-0.4, cap_gib, f" T4: {cap_gib:.1f} GiB", color="red", va="bottom", fontsize=8)
+    axes[1].set_yscale("log")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def share_vs_gain(points: dict[str, tuple[float, dict | None]], title: str, ylabel: str):
+    """One point per case: the adapter's share of the parameters (log scale) against the gain over zero-shot,
+    with the gain's interval; each point labelled with its case."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, (share, e) in points.items():
+        if share is None or e is None:
+            continue
+        ax.errorbar(share, e["mean"], yerr=[[e["mean"] - e["ci_low"]], [e["ci_high"] - e["mean"]]], fmt="o", capsize=3)
+        ax.annotate(name, (share, e["mean"]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set(xlabel="trainable share of the model run (%, log scale)", ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,270 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The five cases side by side
+#
+# Each case chapter wrote what it measured to `results/<case>/<profile>.json`, in one shape for all five. This
+# chapter reads those files and puts the cases next to each other: what each adapter gained over the model it
+# started from, and what it cost. Beside our numbers stand the published figures for the real models, with
+# their sources.
+#
+# **What you will learn**
+# - how to compare tasks with different metrics without mixing them: each case against its own zero-shot
+#   model and its own trivial baselines, in the same units;
+# - what an adapter costs across five models: trainable parameters, size on disk, training time, tokens per
+#   second and memory;
+# - where QLoRA pays (a base too big for the card) and where it changes little (a small base);
+# - why our `smoke` numbers and the published ones answer different questions, and how to read both.
+#
+# **Prerequisites**: the case chapters (this page only reads their results).
+#
+# **Time and hardware**: seconds, on any machine. It reads files; it trains nothing.
+
+# %% [markdown]
+# ## Setup
+#
+# The chapter reads the results of the profile it runs in (`smoke` here, unless you set `LLMFT_PROFILE`). In
+# Colab each chapter runs in its own session and its results vanish with it: to compare `t4` runs, point every
+# chapter at one Google Drive folder before it starts (`drive.mount("/content/drive")`, then
+# `os.environ["LLMFT_RESULTS_DIR"] = "/content/drive/MyDrive/casebook-results"`), and this one too.
+
+# %% tags=["skip-execution", "hide-output"]
+# %pip install --no-deps "llmft @ git+https://github.com/lora-casebook/lora-casebook@main"
+import llmft.colab
+
+llmft.colab.install()
+
+# %%
+import pandas as pd
+from IPython.display import Markdown, display
+
+from llmft import compare, plots
+from llmft.display import text_table
+from llmft.memory_model import GiB, T4_BYTES
+from llmft.profiles import default_profile_name, get_profile
+from llmft.published import PUBLISHED
+from llmft.runtime import project_results_dir
+
+profile = get_profile(default_profile_name()).name
+results_dir = project_results_dir()
+rows = compare.collect(results_dir, profile)
+complete = [r for r in rows if r.ok]
+print(f"Profile '{profile}': {len(complete)} of {len(rows)} cases have complete results in {results_dir}")
+
+# %% [markdown]
+# ## What produced each number
+#
+# One row per case, whatever state its file is in: *complete*, *missing* (its chapter has not run in this
+# profile) or *failed* (the file cannot be read, or it is not marked complete). A chapter writes its file only
+# at its end, after every check, so a crashed run leaves no file rather than a half-true one.
+
+# %%
+display(text_table(compare.overview(rows), f"Results files of the '{profile}' profile, read from {results_dir.name}/"))
+
+# %% [markdown]
+# In `smoke` the models are the offline ones each chapter names: small stand-ins of T5 and GPT-2 pre-trained
+# on this machine, and two real pretrained models that ship on PyPI (SmolLM2-135M for the Llama architecture,
+# MiniLM converted to DistilBERT); the data is synthetic, in each dataset's schema. So the table below
+# compares *this pipeline* across five tasks; the real models' figures come further down.
+
+# %% [markdown]
+# ## Quality: each case against its own baselines
+#
+# The cases use different metrics (ROUGE-L for the four generation tasks, accuracy for the classifier) and
+# different test sets, so a number from one case means nothing in another. What does carry over is the
+# *difference* each chapter measured on its own test inputs: the tuned model minus zero-shot, from a paired
+# bootstrap over the same inputs, with its 95 % interval.
+
+# %%
+display(text_table(compare.quality(rows), f"Main metric [95 % CI] on each case's test inputs; '{profile}' profile"))
+display(text_table(compare.differences(rows), f"Paired differences B − A [95 % CI]; '{profile}' profile"))
+
+# %%
+gains = compare.gains_in_points(rows)
+fig = plots.gain_bars(gains, f"Gain over zero-shot, '{profile}' profile (paired 95 % CI)",
+                      "points: ROUGE-L x 100, or accuracy in percentage points")
+
+# %% [markdown]
+# Two cautions. A gain is relative to a starting point that differs from case to case: a zero-shot model that
+# has never seen the task's conventions scores low and leaves room for a large gain, one that already half
+# does the task leaves less. And the *best trivial baseline* matters as much as zero-shot: where it scores
+# above the zero-shot model, beating zero-shot alone proves little. Case by case, from the files:
+
+# %%
+lines = []
+for r in complete:
+    lora_gain, qlora_gain, q_minus_l = r.gain("lora"), r.gain("qlora"), r.qlora_minus_lora()
+    name, trivial = r.best_trivial()
+    over = r.system("lora")["mean"] - trivial["mean"] if trivial else None
+    parts = [f"**{compare.label(r)}**: LoRA {r.system('lora')['mean']:.3f} {r.metric[1]}"]
+    if lora_gain:
+        parts.append(f"{lora_gain['mean']:+.3f} over zero-shot [{lora_gain['ci_low']:+.3f}, {lora_gain['ci_high']:+.3f}]")
+    if over is not None:
+        above = " (which itself beats zero-shot)" if trivial["mean"] > r.system("zero_shot")["mean"] else ""
+        parts.append(f"{over:+.3f} over the best trivial baseline, {name}{above}")
+    if q_minus_l:
+        verdict = ("no detectable difference" if q_minus_l["ci_low"] <= 0 <= q_minus_l["ci_high"] else
+                   "QLoRA ahead" if q_minus_l["ci_low"] > 0 else "LoRA ahead")
+        parts.append(f"QLoRA − LoRA {q_minus_l['mean']:+.3f} [{q_minus_l['ci_low']:+.3f}, {q_minus_l['ci_high']:+.3f}]: {verdict}")
+    lines.append("- " + "; ".join(parts) + ".")
+display(Markdown(f"Read from the files of this run ('{profile}' profile):\n\n" + "\n".join(lines)))
+
+# %% [markdown]
+# ## What it cost
+#
+# LoRA trains a few per cent of the weights or less. The table counts them on the model each run trained and
+# on the real model of the case (both counted by `peft`), with the adapter's size on disk, the training time,
+# the useful (not padding) tokens per second and the peak memory while training. The memory column says how
+# it was measured: on a CPU the whole process's peak resident memory (Python, libraries, data and any other
+# model the chapter holds at that moment), on a GPU the peak of `torch.cuda.max_memory_allocated`.
+
+# %%
+display(text_table(compare.parameters(rows), f"Adapter size; '{profile}' profile, the models it names"))
+display(text_table(compare.training(rows), f"Training cost; '{profile}' profile, the models it names"))
+
+# %%
+estimated = compare.estimated_memory([r.case for r in rows])
+fig = plots.memory_panels(compare.measured_memory(rows), f"measured in this run ('{profile}'; models it names)",
+                          estimated, T4_BYTES / GiB, "Peak memory of LoRA and QLoRA while training")
+
+# %% [markdown]
+# The two panels answer different questions. On the left, what this run measured: in `smoke` the stand-ins
+# weigh a few megabytes, so quantizing them saves almost nothing and the process's own overhead dominates. On
+# the right, the memory model of chapter 12 for the *real* models (one 512-token sequence, activation
+# checkpointing on): weights, the adapter's gradients and AdamW states, and activations.
+
+# %%
+llama = next(v for k, v in estimated.items() if k.startswith("4."))
+others = {k: v for k, v in estimated.items() if not k.startswith("4.")}
+biggest_other = max(v["LoRA (16-bit base)"] for v in others.values())
+display(Markdown(
+    f"By that estimate, LoRA on Llama-3-8B's 16-bit weights needs {llama['LoRA (16-bit base)']:.1f} GiB, more than a "
+    f"T4's {T4_BYTES / GiB:.1f} GiB, and QLoRA {llama['QLoRA (NF4 base)']:.1f} GiB; every other case needs at most "
+    f"{biggest_other:.2f} GiB even with a 16-bit base. So QLoRA is what makes case 4 possible on a T4, while for "
+    "the four small models it is a lesson in the method, not a necessity."))
+assert llama["LoRA (16-bit base)"] > T4_BYTES / GiB > llama["QLoRA (NF4 base)"]
+
+# %%
+fig = plots.share_vs_gain(compare.share_and_gain(rows), f"Trainable share against LoRA's gain ('{profile}')",
+                          "gain over zero-shot (points)")
+
+# %% [markdown]
+# Every adapter trains between about 1 and 5 % of its model, and the gains differ by much more than the
+# shares do. With five points from five different tasks, metrics and starting models, read no law into the
+# figure: a rank sweep within one case (each chapter's exercises) is the experiment that isolates the share.
+
+# %% [markdown]
+# ## Published figures for the real models
+#
+# Our `smoke` numbers come from offline models on synthetic data; they show the pipeline learns, not what the
+# real model reaches. These are the figures others published for each case's real model. They come from other
+# runs: other training sizes, often full fine-tuning rather than LoRA, their own evaluation code and splits.
+# Compare the direction and rough size of a gain, never the decimals.
+
+# %%
+display(text_table(compare.published_beside(rows), "Ours (this profile, the model it names) beside published figures"))
+
+# %% [markdown]
+# Sources: the t5-small XSum model cards {cite}`t5smallxsumcards`; the DeepLearning.AI course lab for
+# Flan-T5-base on DialogSum {cite}`dlai2023genai`; the GPT-2 Alpaca model cards {cite}`gpt2alpacacards`
+# (eval loss; no published ROUGE); the AG News model cards {cite}`agnewscards`. For Llama-3-8B with QLoRA on
+# a small instruction set made from papers we found no published figure: case 4's own `t4` run will be the first.
+
+# %%
+from llmft.published import sources
+
+cited = {"t5smallxsumcards", "dlai2023genai", "gpt2alpacacards", "agnewscards"}
+assert set(sources()) == cited, "a published figure's source is not cited on this page"
+assert not PUBLISHED["papers-llama3"], "case 4 now has a published figure: show and cite it"
+
+# %% [markdown]
+# ## On a T4-sized GPU
+#
+# `make gpu-check` trains every case at its `t4` settings and real size (random weights, a few steps) on a CUDA
+# GPU capped at 15 GB, at a T4's precision, and writes `results/gpu-check.json`. A CI run has no GPU, so the
+# page shows this run's file where one exists, and the runs recorded in `llmft.recorded` (each with its date,
+# device and versions).
+
+# %%
+from llmft.recorded import GPU_CHECKS
+
+check = compare.gpu_check(results_dir)
+if check is None:
+    display(Markdown("`results/gpu-check.json` is absent: `make gpu-check` has not run for these results."))
+else:
+    display(text_table(compare.gpu_check_table(check),
+                       f"This run's make gpu-check: {check['device']} ({check['emulating']}), cap "
+                       f"{check['cap_bytes'] / 1e9:.0f} GB, {check['created']}"))
+for rec in GPU_CHECKS:
+    display(text_table(compare.gpu_check_table(rec),
+                       f"Recorded: make gpu-check on {rec['device']} ({rec['emulating']}), cap {rec['cap_bytes'] / 1e9:.0f} GB, "
+                       f"{rec['created']}; " + ", ".join(f"{k} {v}" for k, v in rec["versions"].items())))
+checked = compare.gpu_checked(GPU_CHECKS + ([check] if check else []))
+unchecked = [compare.label(r) for r in rows if r.case.key not in checked]
+display(Markdown(
+    "Peak memory carries over to a T4 (same shapes and precision); the times do not: an H100 is several times "
+    "faster. " + (f"Not yet checked on a GPU: {'; '.join(unchecked)}. For these the memory estimate above stands in."
+                  if unchecked else "Every case has been checked on a GPU.")))
+
+# %% [markdown]
+# ## Checks
+#
+# In `smoke` this page checks that every case's chapter ran and wrote complete results, and that in each case
+# LoRA (QLoRA in case 4, whose chapter leads with it) beat zero-shot with the paired interval above zero. In
+# `t4` and `full` a missing case stays a row that says so.
+
+# %%
+if profile == "smoke":
+    assert all(r.ok for r in rows), "not every case has complete results: " + "; ".join(
+        f"{r.case.key}: {r.status}" for r in rows if not r.ok)
+    for r in rows:
+        lead = r.gain("qlora" if r.case.key == "papers-llama3" else "lora")
+        assert lead is not None and lead["ci_low"] > 0, f"{r.case.key}: no gain over zero-shot recorded"
+print("checked:", ", ".join(f"{r.case.number} {r.status}" for r in rows))
+
+# %% [markdown]
+# ## Summary
+#
+# - Compare cases by what each gained over its *own* zero-shot model and trivial baselines, in the units of its
+#   own metric, with paired intervals; raw scores across tasks do not compare.
+# - An adapter is small everywhere (about 1 to 5 % of the model run here, and megabytes on disk), but what it
+#   buys differs from task to task.
+# - QLoRA's memory saving matters when the base is large: for an 8B model it is the difference between fitting
+#   a T4 and not; for a small base it changes little.
+# - Our offline numbers show that the pipeline learns; the published figures say what the real models reach.
+#   Read both, and never one as the other.
+#
+# ## Exercises
+#
+# 1. **Another metric.** Compare on ROUGE-1 instead of ROUGE-L: set
+#    `compare.MAIN_METRIC["rouge"] = ("rouge1", "ROUGE-1")` and rerun the tables. *Hint: the case chapters store
+#    every system and paired comparison for ROUGE-1, ROUGE-2 and ROUGE-L, so nothing needs retraining.*
+# 2. **A missing case.** Copy `results/` to a new folder, delete one case's file and break another's (cut it in
+#    half), then call `compare.collect(folder, "smoke")`. *Hint: the first shows as missing, the second as
+#    failed with the JSON error; both stay in every table.*
+# 3. **Longer sequences.** Recompute the memory estimate for 2,048-token sequences:
+#    `compare.estimated_memory([r.case for r in rows], seq=2048)`. Which bars cross the T4 line? *Hint: with
+#    activation checkpointing the activations grow slowly; the weights do not change, so the answer is the same
+#    as at 512 tokens.*
+# 4. **Your own T4 run.** Run one case chapter in Colab on a T4 with `LLMFT_RESULTS_DIR` on Drive, then this
+#    page with `LLMFT_PROFILE=t4`. *Hint: the other four cases show as missing until you run them too.*
+#
+# ## References
+#
+# Cited on this page: the t5-small XSum model cards {cite}`t5smallxsumcards`, the DeepLearning.AI lab
+# {cite}`dlai2023genai`, the GPT-2 Alpaca model cards {cite}`gpt2alpacacards` and the AG News model cards
+# {cite}`agnewscards`. LoRA {cite}`hu2021lora` and QLoRA {cite}`dettmers2023qlora` are the methods compared;
+# the paired bootstrap is {cite}`koehn2004significance`. Full entries are on the {doc}`../book/references` page.
