@@ -62,7 +62,7 @@ profile = get_profile(default_profile_name()).name
 results_dir = project_results_dir()
 rows = compare.collect(results_dir, profile)
 complete = [r for r in rows if r.ok]
-print(f"Profile '{profile}': {len(complete)} of {len(rows)} cases have complete results in {results_dir}")
+print(f"Profile '{profile}': {len(complete)} of {len(rows)} cases have complete results in {results_dir.name}/")
 
 # %% [markdown]
 # ## What produced each number
@@ -104,23 +104,7 @@ fig = plots.gain_bars(gains, f"Gain over zero-shot, '{profile}' profile (paired 
 # above the zero-shot model, beating zero-shot alone proves little. Case by case, from the files:
 
 # %%
-lines = []
-for r in complete:
-    lora_gain, qlora_gain, q_minus_l = r.gain("lora"), r.gain("qlora"), r.qlora_minus_lora()
-    name, trivial = r.best_trivial()
-    over = r.system("lora")["mean"] - trivial["mean"] if trivial else None
-    parts = [f"**{compare.label(r)}**: LoRA {r.system('lora')['mean']:.3f} {r.metric[1]}"]
-    if lora_gain:
-        parts.append(f"{lora_gain['mean']:+.3f} over zero-shot [{lora_gain['ci_low']:+.3f}, {lora_gain['ci_high']:+.3f}]")
-    if over is not None:
-        above = " (which itself beats zero-shot)" if trivial["mean"] > r.system("zero_shot")["mean"] else ""
-        parts.append(f"{over:+.3f} over the best trivial baseline, {name}{above}")
-    if q_minus_l:
-        verdict = ("no detectable difference" if q_minus_l["ci_low"] <= 0 <= q_minus_l["ci_high"] else
-                   "QLoRA ahead" if q_minus_l["ci_low"] > 0 else "LoRA ahead")
-        parts.append(f"QLoRA − LoRA {q_minus_l['mean']:+.3f} [{q_minus_l['ci_low']:+.3f}, {q_minus_l['ci_high']:+.3f}]: {verdict}")
-    lines.append("- " + "; ".join(parts) + ".")
-display(Markdown(f"Read from the files of this run ('{profile}' profile):\n\n" + "\n".join(lines)))
+display(Markdown(compare.case_lines(rows, profile)))
 
 # %% [markdown]
 # ## What it cost
@@ -128,12 +112,13 @@ display(Markdown(f"Read from the files of this run ('{profile}' profile):\n\n" +
 # LoRA trains a few per cent of the weights or less. The table counts them on the model each run trained and
 # on the real model of the case (both counted by `peft`), with the adapter's size on disk, the training time,
 # the useful (not padding) tokens per second and the peak memory while training. The memory column says how
-# it was measured: on a CPU the whole process's peak resident memory (Python, libraries, data and any other
+# it was measured (in the caption): on a CPU the whole process's peak resident memory (Python, libraries, data and any other
 # model the chapter holds at that moment), on a GPU the peak of `torch.cuda.max_memory_allocated`.
 
 # %%
 display(text_table(compare.parameters(rows), f"Adapter size; '{profile}' profile, the models it names"))
-display(text_table(compare.training(rows), f"Training cost; '{profile}' profile, the models it names"))
+display(text_table(compare.training(rows), f"Training cost; '{profile}' profile, the models it names; peak memory "
+                                           f"measured as {compare.memory_kinds(rows)}"))
 
 # %%
 estimated = compare.estimated_memory([r.case for r in rows])
@@ -169,13 +154,15 @@ fig = plots.share_vs_gain(compare.share_and_gain(rows), f"Trainable share agains
 # %% [markdown]
 # ## Published figures for the real models
 #
-# Our `smoke` numbers come from offline models on synthetic data; they show the pipeline learns, not what the
-# real model reaches. These are the figures others published for each case's real model. They come from other
-# runs: other training sizes, often full fine-tuning rather than LoRA, their own evaluation code and splits.
+# In `smoke` our numbers come from offline models on synthetic data: they show that the pipeline learns, not what
+# the real model reaches. In `t4` and `full` they come from the real models, with our sizes and splits. Beside
+# them stand the figures others published for each case's real model, from other runs: other training sizes,
+# often full fine-tuning rather than LoRA, their own evaluation code and splits, sometimes another metric.
 # Compare the direction and rough size of a gain, never the decimals.
 
 # %%
-display(text_table(compare.published_beside(rows), "Ours (this profile, the model it names) beside published figures"))
+display(text_table(compare.published_table(rows), f"Ours ('{profile}' profile, the models it names) beside the "
+                                                 "figures published for the real models"))
 
 # %% [markdown]
 # Sources: the t5-small XSum model cards {cite}`t5smallxsumcards`; the DeepLearning.AI course lab for
@@ -205,19 +192,10 @@ check = compare.gpu_check(results_dir)
 if check is None:
     display(Markdown("`results/gpu-check.json` is absent: `make gpu-check` has not run for these results."))
 else:
-    display(text_table(compare.gpu_check_table(check),
-                       f"This run's make gpu-check: {check['device']} ({check['emulating']}), cap "
-                       f"{check['cap_bytes'] / 1e9:.0f} GB, {check['created']}"))
+    display(text_table(compare.gpu_check_table(check), compare.gpu_check_caption(check, recorded=False)))
 for rec in GPU_CHECKS:
-    display(text_table(compare.gpu_check_table(rec),
-                       f"Recorded: make gpu-check on {rec['device']} ({rec['emulating']}), cap {rec['cap_bytes'] / 1e9:.0f} GB, "
-                       f"{rec['created']}; " + ", ".join(f"{k} {v}" for k, v in rec["versions"].items())))
-checked = compare.gpu_checked(GPU_CHECKS + ([check] if check else []))
-unchecked = [compare.label(r) for r in rows if r.case.key not in checked]
-display(Markdown(
-    "Peak memory carries over to a T4 (same shapes and precision); the times do not: an H100 is several times "
-    "faster. " + (f"Not yet checked on a GPU: {'; '.join(unchecked)}. For these the memory estimate above stands in."
-                  if unchecked else "Every case has been checked on a GPU.")))
+    display(text_table(compare.gpu_check_table(rec), compare.gpu_check_caption(rec, recorded=True)))
+display(Markdown(compare.gpu_check_note(rows, GPU_CHECKS + ([check] if check else []))))
 
 # %% [markdown]
 # ## Checks

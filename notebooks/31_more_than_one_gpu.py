@@ -49,17 +49,13 @@ llmft.colab.install()
 
 # %%
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from llmft import adapters, data, distributed, models, plots
+from llmft import distributed, plots
 from llmft.display import captioned, show_source, text_table
-from llmft.evaluation import EvalSet, evaluate_seq2seq
 from llmft.runtime import start
 
 run = start("dialogsum-flan-t5")
@@ -109,34 +105,22 @@ except ValueError as err:
 # module:
 #
 # ```bash
-# torchrun --nproc_per_node 2 -m llmft.distributed --case dialogsum-flan-t5 --profile t4
-# accelerate launch --multi_gpu --num_processes 2 -m llmft.distributed --case dialogsum-flan-t5 --profile t4
+# torchrun --nproc_per_node 2 \
+#     -m llmft.distributed --case dialogsum-flan-t5 --profile t4
+# accelerate launch --multi_gpu --num_processes 2 \
+#     -m llmft.distributed --case dialogsum-flan-t5 --profile t4
 # ```
 #
 # `accelerate`'s multi-GPU launcher hands over to PyTorch's own (`torch.distributed.run`, which is `torchrun`).
 # On CPUs `accelerate launch` starts several processes only through MPI, so this page calls `torchrun`
 # directly, with `--standalone` so that it picks a free port.
 #
-# Below, the page launches it with `torchrun` and prints what the processes print: each rank its backend,
-# device, per-process and global batch; rank 0 the summary. The progress bars go to a log file.
+# Below, the page launches it with `torchrun` (`distributed.launch`) and prints what the processes print: each
+# rank its backend, device, per-process and global batch; rank 0 the summary. The progress bars go to a log file.
 
 # %%
 out_dir = run.results_dir / run.case.key / f"ddp-{launch_profile}"
-env = dict(os.environ)
-if gpus < 2:
-    env["CUDA_VISIBLE_DEVICES"] = ""  # one GPU cannot hold two NCCL ranks: the CPU demonstrates the same code
-cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-       "-m", "llmft.distributed", "--case", run.case.key, "--profile", launch_profile, "--output", str(out_dir)]
-print("$", " ".join(["torchrun", *cmd[3:]]))
-log = run.results_dir / run.case.key / f"ddp-{launch_profile}.log"
-log.parent.mkdir(parents=True, exist_ok=True)
-with open(log, "w") as err:
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True, timeout=1800)
-shown = [line for line in proc.stdout.splitlines() if line.startswith("[rank") or " steps in " in line]
-print("\n".join(shown))
-if proc.returncode:
-    print(open(log).read()[-3000:])
-    raise RuntimeError(f"the {processes}-process run failed (exit {proc.returncode}); its log is above and in {log}")
+print("\n".join(distributed.launch(run.case.key, launch_profile, processes, out_dir, cpu=gpus < 2)))
 
 # %% [markdown]
 # Rank 0 wrote `report.json` only after every check passed: the processes ended with the same adapter (a hash of
@@ -179,18 +163,14 @@ fig = plots.loss_curves(curves, f"Case 2, '{launch_profile}': {report['produced_
 # test dialogues, the same inputs and references as the chapter.
 
 # %%
-erun = start(run.case.key, launch_profile, quiet=True)
-source = models.model_source(erun)
-tokenizer = models.load_tokenizer(erun, source)
-test = EvalSet.from_split(data.load_splits(erun)["test"], erun.case)
-ddp_model = adapters.load_adapter(models.load_model(erun, source), out_dir / "adapter")
-ddp = evaluate_seq2seq(ddp_model, tokenizer, test, erun, f"LoRA, {processes} processes")
+ddp, ddp_model = distributed.score(run.case.key, launch_profile, out_dir / "adapter", f"LoRA, {processes} processes")
 rows = {f"LoRA, {processes} processes (this page)": ddp.summary["rougeL"].as_dict()}
 if single:
     rows["LoRA, 1 process (chapter 2)"] = single["systems"]["lora"]["rougeL"]
     rows["zero-shot (chapter 2)"] = single["systems"]["zero_shot"]["rougeL"]
 display(captioned(pd.DataFrame(rows).T[["mean", "ci_low", "ci_high"]],
-                  f"ROUGE-L [95 % CI] on {len(test)} test dialogues; '{launch_profile}': {report['produced_by']}"))
+                  f"ROUGE-L [95 % CI] on {len(ddp.per_example['rougeL'])} test dialogues; '{launch_profile}': "
+                  f"{report['produced_by']}"))
 
 # %% [markdown]
 # ## A trap: the loss multiplied by the number of processes
@@ -226,14 +206,14 @@ show_source(loss_scaling_matches)
 # ZeRO-1 and ZeRO-2 shard only optimizer states and gradients; with LoRA those are the adapter's, already
 # small, so for adapters the stage that matters is the one that shards the frozen base: FSDP's full sharding
 # or ZeRO-3. Both are switched on through `accelerate config` (or a config file passed to `accelerate
-# launch`); the training code stays the `Trainer`'s {cite}`peftfsdp,peftdeepspeed`.
+# launch`); the training code stays the `Trainer`'s {cite}`peftdistributed`.
 #
 # **What changes for QLoRA under FSDP.** FSDP shards only floating-point tensors, and a 4-bit weight is stored
 # packed in an integer type by default. bitsandbytes can store it packed in a float type instead: set
 # `bnb_4bit_quant_storage` to the training dtype (bf16 on a GPU that has it) and load the model with the same
 # `dtype`; in the accelerate config set `fsdp_cpu_ram_efficient_loading: true` and `fsdp_use_orig_params: false`
-# {cite}`peftfsdp,answerai2024fsdpqlora`. With it, Answer.AI and Hugging Face report fine-tuning a 70B model
-# on two 24 GB GPUs {cite}`peftfsdp`. Two caveats from the same guide: merging an adapter while the base is
+# {cite}`peftdistributed,answerai2024fsdpqlora`. With it, Answer.AI and Hugging Face report fine-tuning a 70B model
+# on two 24 GB GPUs {cite}`peftdistributed`. Two caveats from the same guide: merging an adapter while the base is
 # sharded is not supported (save the adapter, merge later on one machine, as each case's last section does),
 # and `paged_adamw_8bit` fails when saving a checkpoint under FSDP + QLoRA.
 #
@@ -243,8 +223,8 @@ show_source(loss_scaling_matches)
 # %% [markdown]
 # ## Checks
 #
-# In `smoke` the page checks what the issue behind it asked: the two processes trained the same adapter, of the
-# right shape, with a falling loss; and the adapter beats case 2's zero-shot model on the test dialogues.
+# In `smoke` the page checks its claims: the two processes trained the same adapter, of the right shape, with a
+# falling loss; and the adapter beats case 2's zero-shot model on the test dialogues.
 
 # %%
 if launch_profile == "smoke":
@@ -289,5 +269,5 @@ if launch_profile == "smoke":
 #
 # Cited on this page: PyTorch DDP {cite}`li2020ddp`, large-batch training {cite}`goyal2017accurate`, FSDP
 # {cite}`zhao2023fsdp`, ZeRO {cite}`rajbhandari2020zero`, the PEFT guides to FSDP and DeepSpeed
-# {cite}`peftfsdp,peftdeepspeed`, and Answer.AI's FSDP-QLoRA {cite}`answerai2024fsdpqlora`. Full entries are on
+# {cite}`peftdistributed`, and Answer.AI's FSDP-QLoRA {cite}`answerai2024fsdpqlora`. Full entries are on
 # the {doc}`../book/references` page.

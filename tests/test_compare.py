@@ -60,11 +60,15 @@ def test_every_case_is_kept_with_its_state(folder):
     assert status[3].startswith("missing: run chapter 3")
     assert status[4].startswith("failed: JSONDecodeError")
     assert status[5].startswith("failed:") and "not marked complete" in status[5]
-    for table in (compare.overview(rows), compare.quality(rows), compare.differences(rows), compare.parameters(rows)):
+    for table in (compare.overview(rows), compare.quality(rows), compare.differences(rows), compare.parameters(rows),
+                  compare.published_table(rows)[lambda t: t["case"] != ""]):
         assert len(table) == 5 and table["case"].str.startswith(("1.", "2.", "3.", "4.", "5.")).all()
     assert len(compare.training(rows)) == 10  # each case, LoRA and QLoRA
     quality = compare.quality(rows).set_index("case")
     assert quality.iloc[2]["zero-shot"].startswith("missing") and quality.iloc[3]["zero-shot"].startswith("failed")
+    lines = compare.case_lines(rows, "smoke")
+    assert lines.count("\n- ") == 5 and "3. gpt2 × alpaca**: missing" in lines and "no detectable difference" in lines
+    assert "Not yet checked on a GPU: 1. t5-small × xsum; 2." in compare.gpu_check_note(rows, [])
 
 
 def test_a_file_of_another_profile_is_not_read_as_this_one(tmp_path):
@@ -107,7 +111,7 @@ def test_gpu_check_file(tmp_path):
         {"case": "papers-llama3", "method": "QLoRA", "fits_cap": True, "peak_gib": 9.1, "seconds_per_step": 3.2,
          "useful_tokens_per_second": 700, "precision": "fp16"}]}))
     table = compare.gpu_check_table(compare.gpu_check(tmp_path))
-    assert list(table["fits the cap"]) == ["skipped", "yes"] and table["note"].iloc[0] == "too big"
+    assert list(table["fits the cap"]) == ["too big", "yes"] and list(table["peak GiB"]) == ["–", "9.10"]
     (tmp_path / "gpu-check.json").write_text(json.dumps({"device": "x"}))
     with pytest.raises(ValueError, match="make gpu-check"):
         compare.gpu_check(tmp_path)

@@ -111,3 +111,10 @@ def test_a_four_bit_model_goes_to_this_process_gpu(monkeypatch):
     monkeypatch.delenv("LOCAL_RANK")
     models.load_model(run, "unused", quantization=object())
     assert seen["device_map"] == {"": 0}
+
+
+def test_a_failed_launch_says_why_and_leaves_no_report(tmp_path):
+    out = tmp_path / "ddp"
+    with pytest.raises(RuntimeError, match=r"(?s)1-process run failed \(exit 1\).*Unknown case 'no-such-case'"):
+        distributed.launch("no-such-case", "smoke", 1, out, cpu=True, timeout=300)
+    assert not (out / distributed.REPORT).exists() and (tmp_path / "ddp.log").exists()

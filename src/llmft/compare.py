@@ -118,16 +118,14 @@ def label(r: CaseResult) -> str:
 
 
 def overview(rows: list[CaseResult]):
-    """What produced each case's numbers: the model actually run, the data, when, and the file's state."""
-    import pandas as pd
-
+    """What produced each case's numbers: the file's state (and when it was written), the model run, the data."""
     out = {}
     for r in rows:
         by = r.payload.get("produced_by", {}) if r.ok else {}
-        out[label(r)] = {"status": r.status, "task": r.case.task, "metric": r.metric[1],
+        written = r.payload.get("created", "")[:16].replace("T", " ") if r.ok else ""
+        out[label(r)] = {"status": f"{r.status}, {written}" if written else r.status,
                          "model run": by.get("model", "–"), "data": by.get("data", "–"),
-                         "test inputs": by.get("test_inputs", "–"),
-                         "written": (r.payload.get("created", "–")[:16].replace("T", " ") if r.ok else "–")}
+                         "test inputs": by.get("test_inputs", "–")}
     return _table(out)
 
 
@@ -185,31 +183,34 @@ def training(rows: list[CaseResult]):
                         "steps": rep["steps"] if rep else "–", "seconds": f"{rep['seconds']:.0f}" if rep else "–",
                         "useful tokens / s": f"{rep['useful_tokens_per_second']:,.0f}" if rep else "–",
                         "peak MiB": f"{rep['memory']['peak_bytes'] / 2**20:,.0f}" if rep else "–",
-                        "precision": rep["precision"] if rep else "–",
-                        "memory measured": rep["memory"]["kind"] if rep else (r.status if not r.ok else "not run")})
+                        "precision": rep["precision"] if rep else ("not run" if r.ok else r.status.split(":")[0])})
     return pd.DataFrame(out)
 
 
-def published_beside(rows: list[CaseResult]):
-    """Our zero-shot and tuned scores (this profile, the model run) beside the published figures for the real model."""
+def memory_kinds(rows: list[CaseResult]) -> str:
+    """How the peak memory of these runs was measured, in words (for a caption)."""
+    kinds = sorted({r.training(m)["memory"]["kind"] for r in rows for m in METHODS if r.training(m)})
+    return ", ".join(kinds) or "not measured"
+
+
+def published_table(rows: list[CaseResult]):
+    """Our zero-shot → LoRA means (this run, its models) beside the published figures for each case's real model,
+    with their sources; a case without any shows "none found"."""
     import pandas as pd
 
     from llmft.published import PUBLISHED
 
     out = []
     for r in rows:
-        ours = f"{_est(r.system('zero_shot'))} → {_est(r.system('lora'))}" if r.ok else r.status
-        by = r.payload.get("produced_by", {}).get("model", "–") if r.ok else "–"
-        pubs = PUBLISHED.get(r.case.key, [])
-        for i, p in enumerate(pubs or [None]):
+        ours = (f"{r.system('zero_shot')['mean']:.3f} → {r.system('lora')['mean']:.3f} {r.metric[1]}" if r.ok
+                else r.status.split(":")[0])
+        for i, p in enumerate(PUBLISHED.get(r.case.key, []) or [None]):
             out.append({
-                "case": label(r),
+                "case": label(r) if i == 0 else "",
                 "ours: zero-shot → LoRA": ours if i == 0 else "",
-                "our model": by if i == 0 else "",
-                "published: zero-shot → tuned": ("none found" if p is None else
-                                                 f"{'–' if p.zero_shot is None else p.zero_shot:} → {p.tuned}"),
-                "published metric": p.metric if p else "–",
-                "published model and method": f"{p.model}: {p.method}" if p else "–",
+                "published: model and method": f"{p.model}: {p.method}" if p else "none found",
+                "metric": p.metric if p else "–",
+                "zero-shot → tuned": (f"{'–' if p.zero_shot is None else p.zero_shot} → {p.tuned}" if p else "–"),
                 "source": p.source if p else "–",
             })
     return pd.DataFrame(out)
@@ -227,18 +228,29 @@ def gpu_check(results_dir: Path) -> dict | None:
 
 
 def gpu_check_table(payload: dict):
-    """One row per case and method: peak memory under the cap, seconds per step, tokens per second."""
+    """One row per case and method: activation checkpointing, peak memory, seconds per step, tokens per second,
+    and whether it fits the cap (a note where a row was skipped or failed)."""
     import pandas as pd
+
+    def num(row, key, fmt):
+        return format(row[key], fmt) if isinstance(row.get(key), (int, float)) else "–"
 
     rows = []
     for row in payload["rows"]:
         rows.append({"case": row["case"], "method": row["method"],
-                     "fits the cap": {True: "yes", False: "no", None: "skipped"}[row.get("fits_cap")],
-                     "peak GiB": row.get("peak_gib", "–"), "seconds / step": row.get("seconds_per_step", "–"),
-                     "tokens / s": row.get("useful_tokens_per_second", "–"), "precision": row.get("precision", "–"),
                      "checkpointing": {True: "on", False: "off"}.get(row.get("activation_checkpointing"), "–"),
-                     "note": row.get("skipped") or row.get("error") or ""})
+                     "peak GiB": num(row, "peak_gib", ".2f"), "s / step": num(row, "seconds_per_step", ".3f"),
+                     "tokens / s": num(row, "useful_tokens_per_second", ",.0f"),
+                     "fits the cap": {True: "yes", False: "no"}.get(row.get("fits_cap"),
+                                                                  row.get("skipped") or row.get("error") or "–")})
     return pd.DataFrame(rows)
+
+
+def gpu_check_caption(payload: dict, recorded: bool) -> str:
+    when = "Recorded" if recorded else "This run's"
+    return (f"{when} make gpu-check: {payload['device']}, {payload['created']}, {payload['emulating']}, cap "
+            f"{payload['cap_bytes'] / 1e9:.0f} GB; " + ", ".join(f"{k} {v}" for k, v in payload.get("versions", {}).items()
+                                                          if k in ("torch", "transformers", "peft", "bitsandbytes")))
 
 
 def gpu_checked(payloads: list[dict]) -> set[str]:
@@ -292,3 +304,39 @@ def share_and_gain(rows: list[CaseResult]) -> dict[str, tuple[float | None, dict
         t = r.trainable() if r.ok else None
         out[f"{r.case.number}"] = (100 * t[0] / t[1] if t else None, _points(r.gain("lora")))
     return out
+
+
+def case_lines(rows: list[CaseResult], profile: str) -> str:
+    """Markdown, one bullet per complete case: LoRA's score, its paired gain over zero-shot, its distance to the
+    best trivial baseline (and whether that baseline itself beats zero-shot), and QLoRA − LoRA in words."""
+    lines = []
+    for r in rows:
+        if not r.ok:
+            lines.append(f"- **{label(r)}**: {r.status}.")
+            continue
+        parts = [f"**{label(r)}**: LoRA {r.system('lora')['mean']:.3f} {r.metric[1]}"]
+        g = r.gain("lora")
+        if g:
+            parts.append(f"{g['mean']:+.3f} over zero-shot [{g['ci_low']:+.3f}, {g['ci_high']:+.3f}]")
+        name, trivial = r.best_trivial()
+        if trivial:
+            above = " (which itself beats zero-shot)" if trivial["mean"] > r.system("zero_shot")["mean"] else ""
+            parts.append(f"{r.system('lora')['mean'] - trivial['mean']:+.3f} above the mean of the best trivial "
+                         f"baseline, {name}{above}")
+        d = r.qlora_minus_lora()
+        if d:
+            verdict = ("no detectable difference" if d["ci_low"] <= 0 <= d["ci_high"] else
+                       "QLoRA ahead" if d["ci_low"] > 0 else "LoRA ahead")
+            parts.append(f"QLoRA − LoRA {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]: {verdict}")
+        lines.append("- " + "; ".join(parts) + ".")
+    return f"Read from the files of this run ('{profile}' profile):\n\n" + "\n".join(lines)
+
+
+def gpu_check_note(rows: list[CaseResult], payloads: list[dict]) -> str:
+    """Which cases some GPU check covers, and what carries over to a T4."""
+    checked = gpu_checked(payloads)
+    unchecked = [label(r) for r in rows if r.case.key not in checked]
+    return ("Peak memory carries over to a T4 (same shapes and precision); the times do not: a T4 is several "
+            "times slower than an H100. " + (f"Not yet checked on a GPU: {'; '.join(unchecked)}. For these the memory "
+                                              "estimate above stands in." if unchecked else
+                                              "Every case has been checked on a GPU."))

@@ -118,6 +118,46 @@ def _write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
+def launch(case: str, profile: str, processes: int, output: Path, cpu: bool, timeout: int = 1800) -> list[str]:
+    """Run this module on ``processes`` processes with ``torchrun --standalone`` (a free port on this machine) and
+    wait. ``cpu`` hides the GPUs (gloo on the CPU). Returns what the processes printed about their ranks and the
+    result; progress bars and warnings go to ``<output>.log``. A failed run raises ``RuntimeError`` with the log's
+    end, and leaves no report."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    if cpu:
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+           "-m", "llmft.distributed", "--case", case, "--profile", profile, "--output", str(output)]
+    log = Path(output).with_suffix(".log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as err:
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+    shown = ["$ torchrun " + " ".join(cmd[3:])]
+    shown += [line for line in proc.stdout.splitlines() if line.startswith("[rank") or " steps in " in line]
+    if proc.returncode:
+        raise RuntimeError(f"the {processes}-process run failed (exit {proc.returncode}); the end of {log}:\n"
+                           + log.read_text()[-3000:])
+    return shown
+
+
+def score(case: str, profile: str, adapter: Path, name: str):
+    """Load a saved adapter onto the case's base and evaluate it on the case's test split (as its chapter does).
+    Returns the evaluation and the model."""
+    from llmft import adapters, data, models
+    from llmft.evaluation import EvalSet, evaluate_seq2seq
+    from llmft.runtime import start
+
+    run = start(case, profile, quiet=True)
+    source = models.model_source(run)
+    tokenizer = models.load_tokenizer(run, source)
+    test = EvalSet.from_split(data.load_splits(run)["test"], run.case)
+    model = adapters.load_adapter(models.load_model(run, source), adapter)
+    return evaluate_seq2seq(model, tokenizer, test, run, name), model
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m llmft.distributed",

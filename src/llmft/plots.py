@@ -177,7 +177,7 @@ def memory_panels(measured: dict[str, dict[str, float | None]], measured_label: 
 
 
 def share_vs_gain(points: dict[str, tuple[float, dict | None]], title: str, ylabel: str):
-    """One point per case: the adapter's share of the parameters (log scale) against the gain over zero-shot,
+    """One point per case: the adapter's share of the parameters against the gain over zero-shot,
     with the gain's interval; each point labelled with its case."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for name, (share, e) in points.items():
@@ -185,9 +185,9 @@ def share_vs_gain(points: dict[str, tuple[float, dict | None]], title: str, ylab
             continue
         ax.errorbar(share, e["mean"], yerr=[[e["mean"] - e["ci_low"]], [e["ci_high"] - e["mean"]]], fmt="o", capsize=3)
         ax.annotate(name, (share, e["mean"]), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    ax.set_xscale("log")
+    ax.set_xlim(left=0)
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set(xlabel="trainable share of the model run (%, log scale)", ylabel=ylabel, title=title)
+    ax.set(xlabel="trainable share of the model run (%)", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
