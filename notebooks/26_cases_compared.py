@@ -146,10 +146,15 @@ assert llama["LoRA (16-bit base)"] > T4_BYTES / GiB > llama["QLoRA (NF4 base)"]
 fig = plots.share_vs_gain(compare.share_and_gain(rows), f"Trainable share against LoRA's gain ('{profile}')",
                           "gain over zero-shot (points)")
 
-# %% [markdown]
-# Every adapter trains between about 1 and 5 % of its model, and the gains differ by much more than the
-# shares do. With five points from five different tasks, metrics and starting models, read no law into the
-# figure: a rank sweep within one case (each chapter's exercises) is the experiment that isolates the share.
+# %%
+points = [(share, gain) for share, gain in compare.share_and_gain(rows).values() if share is not None and gain]
+shares, gains_pt = [p[0] for p in points], [p[1]["mean"] for p in points]
+display(Markdown(
+    f"Here the adapters train between {min(shares):.2f} and {max(shares):.2f} % of the model run, and LoRA's gains "
+    f"over zero-shot range from {min(gains_pt):.1f} to {max(gains_pt):.1f} points. With five points from five "
+    "different tasks, metrics and starting models, read no law into the figure: a rank sweep within one case (each "
+    "chapter's exercises) is the experiment that isolates the share." if points else
+    "No case has both a trainable share and a gain over zero-shot to plot yet."))
 
 # %% [markdown]
 # ## Published figures for the real models
@@ -218,8 +223,8 @@ print("checked:", ", ".join(f"{r.case.number} {r.status}" for r in rows))
 #
 # - Compare cases by what each gained over its *own* zero-shot model and trivial baselines, in the units of its
 #   own metric, with paired intervals; raw scores across tasks do not compare.
-# - An adapter is small everywhere (about 1 to 5 % of the model run here, and megabytes on disk), but what it
-#   buys differs from task to task.
+# - An adapter is small everywhere (a few per cent of the model or less, megabytes on disk), but what it buys
+#   differs from task to task.
 # - QLoRA's memory saving matters when the base is large: for an 8B model it is the difference between fitting
 #   a T4 and not; for a small base it changes little.
 # - Our offline numbers show that the pipeline learns; the published figures say what the real models reach.

@@ -118,14 +118,15 @@ def label(r: CaseResult) -> str:
 
 
 def overview(rows: list[CaseResult]):
-    """What produced each case's numbers: the file's state (and when it was written), the model run, the data."""
+    """What produced each case's numbers: the task, the file's state (and when it was written), the model run and
+    the data (with the number of test inputs)."""
     out = {}
     for r in rows:
         by = r.payload.get("produced_by", {}) if r.ok else {}
         written = r.payload.get("created", "")[:16].replace("T", " ") if r.ok else ""
-        out[label(r)] = {"status": f"{r.status}, {written}" if written else r.status,
-                         "model run": by.get("model", "–"), "data": by.get("data", "–"),
-                         "test inputs": by.get("test_inputs", "–")}
+        data = by.get("data", "–") + (f"; {by['test_inputs']} test inputs" if "test_inputs" in by else "")
+        out[label(r)] = {"task": r.case.title.split(":")[0], "status": f"{r.status}, {written}" if written else r.status,
+                         "model run": by.get("model", "–"), "data": data}
     return _table(out)
 
 
