@@ -12,6 +12,7 @@ from pathlib import Path
 
 from llmft import results
 from llmft.cases import CASES, Case
+from llmft.metrics import Estimate
 
 MAIN_METRIC = {"rouge": ("rougeL", "ROUGE-L"), "accuracy": ("accuracy", "accuracy")}
 TRIVIAL = {"lead": "lead", "constant": "constant", "copy": "copy the input", "majority": "majority class"}
@@ -101,10 +102,9 @@ def collect(results_dir: Path, profile: str, cases: dict[str, Case] | None = Non
     return out
 
 
-def _est(e: dict | None, scale: float = 1.0) -> str:
-    if e is None:
-        return "–"
-    return f"{scale * e['mean']:.3f} [{scale * e['ci_low']:.3f}, {scale * e['ci_high']:.3f}]"
+def _est(e: dict | None) -> str:
+    """An estimate from a results file as the chapters print it: ``mean [low, high]``."""
+    return "–" if e is None else str(Estimate(e["mean"], e["ci_low"], e["ci_high"]))
 
 
 def _diff(e: dict | None) -> str:
