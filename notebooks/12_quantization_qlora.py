@@ -54,11 +54,12 @@ from IPython.display import display
 from peft import LoraConfig, get_peft_model
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from llmft import memory_model as mm
-from llmft import models, quant
+from llmft import models
 from llmft.cases import CASES
-from llmft.lora import trainable_by_formula
-from llmft.display import show_source
+from llmft.foundations import memory_model as mm
+from llmft.foundations import quant
+from llmft.foundations.lora import trainable_by_formula
+from llmft.report.display import show_source
 from llmft.runtime import print_versions, seed_everything
 
 seed_everything(0)
@@ -209,7 +210,7 @@ assert abs(saving - dq.loc["saving", "bitsandbytes state"]) < 1e-3 and abs(savin
 #
 # ## Where the memory of fine-tuning goes
 #
-# The model in `llmft.memory_model` adds up four things, with every assumption stated in its source:
+# The model in `llmft.foundations.memory_model` adds up four things, with every assumption stated in its source:
 
 # %%
 show_source(mm.training_memory)
@@ -341,7 +342,7 @@ fig.tight_layout()
 # 3. **Sequence length.** Recompute Llama-3-8B's activation memory with `mm.activation_bytes` at
 #    `seq=512` and `seq=1024`, each with `checkpointing=True` and `checkpointing=False`. Which setting grows
 #    fastest with the sequence length? *Hint: per layer the formula is $s b h (34 + 5 a s / h)$ bytes
-#    (`llmft.memory_model`): the first term grows like $s$, the attention-score term like $s^2$; with
+#    (`llmft.foundations.memory_model`): the first term grows like $s$, the attention-score term like $s^2$; with
 #    checkpointing only each layer's input is kept.*
 # 4. **8-bit states.** Extend `training_memory` with an option for 8-bit optimizer states (2 bytes per
 #    trained parameter). How much does it save for QLoRA on Llama-3-8B? *Hint: the adapter has 168M

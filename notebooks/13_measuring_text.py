@@ -51,10 +51,11 @@ import sklearn.metrics
 from IPython.display import display
 from rouge_score import rouge_scorer
 
-from llmft import metrics, rouge
-from llmft.display import show_source
+from llmft.data.synthetic.text_pairs import rouge_test_pairs
+from llmft.evaluation import metrics
+from llmft.foundations import rouge
+from llmft.report.display import show_source
 from llmft.runtime import print_versions, seed_everything
-from llmft.synthetic.text_pairs import rouge_test_pairs
 
 seed_everything(0)
 print_versions()
@@ -169,7 +170,7 @@ assert abs(p[("ROUGE-Lsum", "newlines removed before ROUGE-Lsum")] - p[("ROUGE-L
 #   synthetic texts repeat the same word forms. Either can move every system's score: compare only numbers
 #   computed the same way.
 # - **ROUGE-Lsum without newlines is just ROUGE-L**: the package only sees sentences on separate lines.
-#   Split sentences onto lines before scoring; `llmft.metrics` splits at sentence-ending punctuation.
+#   Split sentences onto lines before scoring; `llmft.evaluation.metrics` splits at sentence-ending punctuation.
 # - **Averaging**: the mean of per-example F1 is not the F1 of mean precision and mean recall.
 #
 # ## One example is not evidence

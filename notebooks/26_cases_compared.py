@@ -48,14 +48,13 @@ import llmft.colab
 llmft.colab.install()
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
-from llmft import compare, plots
-from llmft.display import text_table
-from llmft.memory_model import GiB, T4_BYTES
+from llmft.foundations.memory_model import T4_BYTES, GiB
 from llmft.profiles import default_profile_name, get_profile
-from llmft.published import PUBLISHED
+from llmft.report import compare, plots
+from llmft.report.display import text_table
+from llmft.report.published import PUBLISHED
 from llmft.runtime import project_results_dir
 
 profile = get_profile(default_profile_name()).name
@@ -176,7 +175,7 @@ display(text_table(compare.published_table(rows), f"Ours ('{profile}' profile, t
 # a small instruction set made from papers we found no published figure: case 4's own `t4` run will be the first.
 
 # %%
-from llmft.published import sources
+from llmft.report.published import sources
 
 cited = {"t5smallxsumcards", "dlai2023genai", "gpt2alpacacards", "agnewscards"}
 assert set(sources()) == cited, "a published figure's source is not cited on this page"
@@ -187,11 +186,11 @@ assert not PUBLISHED["papers-llama3"], "case 4 now has a published figure: show 
 #
 # `make gpu-check` trains every case at its `t4` settings and real size (random weights, a few steps) on a CUDA
 # GPU capped at 15 GB, at a T4's precision, and writes `results/gpu-check.json`. A CI run has no GPU, so the
-# page shows this run's file where one exists, and the runs recorded in `llmft.recorded` (each with its date,
+# page shows this run's file where one exists, and the runs recorded in `llmft.report.recorded` (each with its date,
 # device and versions).
 
 # %%
-from llmft.recorded import GPU_CHECKS
+from llmft.report.recorded import GPU_CHECKS
 
 check = compare.gpu_check(results_dir)
 if check is None:

@@ -6,10 +6,14 @@ import dataclasses
 
 import pytest
 
+from llmft.cache import cache_root
+from llmft.models.standins.corpora import pretraining_pairs
+from llmft.models.standins.t5 import T5StandinSpec, build_t5
+from llmft.models.standins.tokenizer import train_tokenizer
 from llmft.runtime import start
-from llmft.standins.corpora import pretraining_pairs
-from llmft.standins.t5 import T5StandinSpec, build_t5
-from llmft.standins.tokenizer import train_tokenizer
+
+# The machine's stand-in cache, as it is before any test isolates its own (`make standins` filled it).
+MACHINE_CACHE = cache_root()
 
 TINY = T5StandinSpec(vocab_size=600, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
                      pretrain_examples=300, pretrain_steps=3, pretrain_batch=4, max_source_len=64)
@@ -27,6 +31,14 @@ def _isolated(tmp_path, monkeypatch):
 def tiny_tokenizer():
     pairs = pretraining_pairs(TINY.pretrain_examples, seed=0)
     return train_tokenizer([s for p in pairs for s in p], TINY.vocab_size)
+
+
+@pytest.fixture(scope="session")
+def smollm2_path():
+    """The real SmolLM2-135M-Instruct, converted once per machine (not once per test)."""
+    from llmft.models.standins.smollm2 import smollm2
+
+    return smollm2(cache=MACHINE_CACHE, log=lambda *_: None)
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-
-from llmft.generation import Completion
-from llmft.serve.api import MAX_NEW_TOKENS, create_api
 from test_serve import live
+
+from llmft.evaluation.generation import Completion
+from llmft.serve.api import MAX_NEW_TOKENS, create_api
 
 
 class EchoEngine:
@@ -155,17 +155,34 @@ def test_live_server_on_loopback_under_load():
         assert err.value.code == 422
 
 
+class BlockedEngine(EchoEngine):
+    """An engine whose generation starts, says so, and then waits until the test lets it finish."""
+
+    def __init__(self):
+        super().__init__()
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, *args):
+        self.started.set()
+        assert self.release.wait(30), "the test never released the generation"
+        return super().__call__(*args)
+
+
 def test_health_answers_while_a_long_generation_runs():
-    engine = EchoEngine(delay=3.0)
+    """/health answers while a generation holds the model: the generation cannot end before the test releases it,
+    so an answer proves it was given during the generation (no timing involved)."""
+    engine = BlockedEngine()
     with live(create_api(lambda: engine, about=ABOUT)) as base:
         slow = threading.Thread(target=_post, args=(base, {"instruction": "take your time"}))
         slow.start()
-        time.sleep(0.3)  # the generation is under way
-        t0 = time.perf_counter()
-        health = json.loads(urllib.request.urlopen(f"{base}/health", timeout=10).read())
-        waited = time.perf_counter() - t0
-        slow.join()
-    assert health["busy"] is True and waited < 2.0  # answered during the 3 s generation, not after it
+        try:
+            assert engine.started.wait(30), "the generation never started"
+            health = json.loads(urllib.request.urlopen(f"{base}/health", timeout=20).read())
+            still_generating = slow.is_alive()
+        finally:
+            engine.release.set()
+            slow.join()
+    assert health["busy"] is True and still_generating and engine.calls == 1
 
 
 def test_engine_on_a_tiny_gpt2(tiny_run, tmp_path, monkeypatch):
@@ -173,11 +190,12 @@ def test_engine_on_a_tiny_gpt2(tiny_run, tmp_path, monkeypatch):
     are the same as the chapter's generation, and the position limit."""
     import dataclasses
 
-    from llmft import adapters, models
+    from llmft import models
     from llmft.cases import get_case
-    from llmft.generation import complete
+    from llmft.evaluation.generation import complete
+    from llmft.models import adapters
+    from llmft.models.standins.gpt2 import GPT2StandinSpec, build_gpt2, train_byte_bpe
     from llmft.serve.model import InstructionFollower
-    from llmft.standins.gpt2 import GPT2StandinSpec, build_gpt2, train_byte_bpe
 
     tok = train_byte_bpe(["Below is an instruction. List three fruits: apple, pear and plum."] * 5, 300)
     spec = GPT2StandinSpec(n_embd=32, n_layer=1, n_head=2, n_positions=128)

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from llmft import classify, data, models
-from llmft.standins import minilm
+from llmft import data, models
+from llmft.data.synthetic import agnews
+from llmft.evaluation import classify
+from llmft.models.standins import minilm
 from llmft.runtime import start
-from llmft.synthetic import agnews
 
 
 @pytest.fixture

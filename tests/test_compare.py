@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from llmft import compare, plots, published, results
+from llmft.report import compare, plots, published, results
 
 matplotlib.use("Agg")
 
@@ -127,7 +127,7 @@ def test_published_figures_cite_entries_of_the_bibliography():
 
 
 def test_recorded_gpu_checks_read_like_a_runs_own_file():
-    from llmft.recorded import GPU_CHECKS
+    from llmft.report.recorded import GPU_CHECKS
 
     for rec in GPU_CHECKS:
         table = compare.gpu_check_table(rec)

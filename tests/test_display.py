@@ -1,7 +1,7 @@
 import IPython.display
 
-from llmft.display import show_source
-from llmft.rouge import f1, tokenize
+from llmft.foundations.rouge import f1, tokenize
+from llmft.report.display import show_source
 
 
 def test_show_source_displays_the_code_of_every_object(monkeypatch):
@@ -16,8 +16,8 @@ def test_show_source_displays_the_code_of_every_object(monkeypatch):
 def test_examples_fold_the_input_and_escape_everything():
     import numpy as np
 
-    from llmft.display import examples
     from llmft.evaluation import EvalSet, SystemEval
+    from llmft.report.display import examples
 
     ev = EvalSet([{"dialogue": "#Person1#: <b>hi</b>\n#Person2#: yo"}], [["ref <1>", "ref 2"]])
     sys_ = SystemEval("LoRA", ["out <unk>"], {"rougeL": np.array([0.5])}, {})
@@ -32,7 +32,7 @@ def test_examples_fold_the_input_and_escape_everything():
 def test_text_table_is_captioned_without_an_index():
     import pandas as pd
 
-    from llmft.display import text_table
+    from llmft.report.display import text_table
 
     html = text_table(pd.DataFrame({"text": ["a long story"], "label": ["World"]}), "made by X").to_html()
     assert "made by X" in html and "text-align: left" in html and ">0<" not in html

@@ -1,4 +1,4 @@
-"""Data-parallel training helpers (``llmft.distributed``) and the loss-scaling fix it relies on.
+"""Data-parallel training helpers (``llmft.training.distributed``) and the loss-scaling fix it relies on.
 
 The two-process run itself is executed by the chapter ``notebooks/31_more_than_one_gpu`` in every CI run.
 """
@@ -9,11 +9,12 @@ import dataclasses
 
 import pytest
 import torch
-
 from datasets import Dataset
 
-from llmft import adapters, data, distributed, train
-from llmft.synthetic import dialogsum
+from llmft import data
+from llmft.data.synthetic import dialogsum
+from llmft.models import adapters
+from llmft.training import distributed, train
 
 
 def test_plan_keeps_the_global_batch_or_says_why_not():

@@ -7,12 +7,13 @@ import dataclasses
 import pytest
 import torch
 
-from llmft import data, models, sft
+from llmft import data, models
 from llmft.cases import get_case
+from llmft.data.synthetic import alpaca
 from llmft.evaluation import EvalSet, copy_input_baseline, evaluate_causal, failures, first_word, score
-from llmft.generation import complete
-from llmft.standins.gpt2 import EOS, GPT2StandinSpec, build_gpt2, train_byte_bpe
-from llmft.synthetic import alpaca
+from llmft.evaluation.generation import complete
+from llmft.models.standins.gpt2 import EOS, GPT2StandinSpec, build_gpt2, train_byte_bpe
+from llmft.training import sft
 
 CASE = get_case("alpaca-gpt2")
 
@@ -91,7 +92,7 @@ def test_prompt_completion_pairs_leave_out_long_answers_and_text(run, tiny_gpt2)
 def test_sft_trains_on_answers_ending_in_eos_with_fp32_adapters(run, tiny_gpt2, tmp_path):
     from datasets import Dataset
 
-    from llmft import adapters
+    from llmft.models import adapters
 
     tok = models.load_tokenizer(run, tiny_gpt2)
     pairs, _ = data.prompt_completion(Dataset.from_list(alpaca.make_splits({"train": 16}, seed=2)["train"]), tok,
@@ -102,7 +103,7 @@ def test_sft_trains_on_answers_ending_in_eos_with_fp32_adapters(run, tiny_gpt2, 
     assert config.completion_only_loss is True
     t = sft.trainer(model, tok, pairs, run, tmp_path)
     batch = t.data_collator([t.train_dataset[i] for i in range(4)])
-    for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"]):
+    for labels, mask in zip(batch["labels"], batch["attention_mask"]):
         kept = labels[labels != -100]
         assert kept[-1] == tok.eos_token_id  # the answer ends with EOS, and EOS is a target
         assert tok.pad_token_id not in kept.tolist() and (labels[mask == 0] == -100).all()
@@ -153,7 +154,7 @@ def test_evaluation_refuses_more_tokens_than_positions(run, tiny_gpt2):
 
 
 def test_merged_model_at_three_precisions(run, tiny_gpt2, tmp_path):
-    from llmft import serving_precision
+    from llmft.serve import precision as serving_precision
 
     tok, model = models.load_tokenizer(run, tiny_gpt2), models.load_model(run, tiny_gpt2)
     assert serving_precision.save_merged(model, tok, tmp_path / "m") > 0
@@ -174,8 +175,9 @@ def test_qlora_refuses_a_4bit_base_that_bitsandbytes_repacked_for_cpu_inference(
     trains: attach_qlora refuses such a base and says to load a fresh one. Elsewhere nothing is repacked."""
     import tempfile
 
-    from llmft import adapters, gpucheck
+    from llmft import gpucheck
     from llmft.cases import get_case
+    from llmft.models import adapters
 
     small = dict(gpucheck.TINY_ARCH["llama"], hidden_size=128, intermediate_size=256)  # bnb's CPU packing needs >= 128
     case = dataclasses.replace(get_case("papers-llama3"), arch={**get_case("papers-llama3").arch, **small})

@@ -8,8 +8,15 @@ from transformers.pytorch_utils import Conv1D
 
 from llmft import models
 from llmft.cases import CASES, get_case
-from llmft.lora import (LoRALinear, best_rank_error, fit_low_rank, lora_params, peft_twin, randomize_b,
-                        trainable_by_formula)
+from llmft.foundations.lora import (
+    LoRALinear,
+    best_rank_error,
+    fit_low_rank,
+    lora_params,
+    peft_twin,
+    randomize_b,
+    trainable_by_formula,
+)
 
 
 def _x():

@@ -3,7 +3,7 @@ import sys
 
 import torch
 
-from llmft.memory import PeakMemory, current_rss
+from llmft.training.memory import PeakMemory, current_rss
 
 
 def _peak_of_a_short_allocation() -> int:

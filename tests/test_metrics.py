@@ -1,10 +1,15 @@
 import numpy as np
-
-from llmft import metrics
 import pytest
 
-from llmft.metrics import (accuracy, bootstrap_ci, macro_f1, paired_bootstrap, rouge_per_example,
-                           split_sentences)
+from llmft.evaluation import metrics
+from llmft.evaluation.metrics import (
+    accuracy,
+    bootstrap_ci,
+    macro_f1,
+    paired_bootstrap,
+    rouge_per_example,
+    split_sentences,
+)
 
 
 def test_rouge_identical_is_one_and_disjoint_is_zero():

@@ -1,4 +1,5 @@
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,7 +7,7 @@ from peft import get_peft_model
 
 from llmft import models
 from llmft.cases import CASES, LoraSpec, get_case
-from llmft.lora import lora_params
+from llmft.foundations.lora import lora_params
 
 
 @pytest.mark.parametrize("targets", [("q", "v"), ("q", "k", "v", "o"), ("q", "v", "wi_0", "wi_1", "wo")])
@@ -75,11 +76,8 @@ def test_qlora_base_is_4bit_and_smaller(tiny_run, tiny_t5, tmp_path):
     assert q.get_memory_footprint() < full.get_memory_footprint()
 
 
-def test_offline_model_source_is_a_local_standin(tiny_run, monkeypatch):
-
-    calls = []
-    monkeypatch.setitem(models.STANDINS, "dialogsum-flan-t5", lambda: calls.append(1) or "/local/standin")
-    assert models.model_source(tiny_run) == "/local/standin" and calls == [1]
+def test_every_case_has_an_offline_model_and_a_new_case_without_one_is_an_error(tiny_run):
+    assert set(models.STANDINS) == set(CASES)
     other = dataclasses.replace(tiny_run, case=dataclasses.replace(get_case("papers-llama3"), key="a-new-case"))
     with pytest.raises(ValueError, match="No offline model"):
         models.model_source(other)
@@ -101,7 +99,7 @@ def test_another_copy_of_a_gated_model_needs_no_token(tiny_run, monkeypatch):
 def test_flan_t5_loads_untied_without_the_misleading_warning(tiny_run, tiny_t5, tmp_path, caplog):
     import warnings
 
-    from llmft import adapters
+    from llmft.models import adapters
 
     model, tok = tiny_t5
     model.save_pretrained(tmp_path / "m")
@@ -116,7 +114,14 @@ def test_flan_t5_loads_untied_without_the_misleading_warning(tiny_run, tiny_t5, 
 
 
 def test_offline_distilbert_is_the_converted_pretrained_encoder(tiny_run, monkeypatch):
+    """In smoke, case 5's source is a local DistilBERT folder converted from the MiniLM package, never the hub id."""
+    from conftest import MACHINE_CACHE
+    from transformers import AutoConfig
+
+    monkeypatch.setenv("LLMFT_CACHE", str(MACHINE_CACHE))  # converted once per machine (`make standins`)
     run = dataclasses.replace(tiny_run, case=get_case("agnews-distilbert"))
-    monkeypatch.setitem(models.STANDINS, "agnews-distilbert", lambda: "/local/minilm")
-    assert models.model_source(run) == "/local/minilm"
+    source = models.model_source(run)
+    assert source != run.case.model_id and (Path(source) / "config.json").exists()
+    config = AutoConfig.from_pretrained(source)
+    assert config.model_type == "distilbert" and config.dim == 384 and config.n_layers == 6
     assert models.describe(run, torch.nn.Linear(10, 10)).startswith("all-MiniLM-L6-v2 (pretrained, from PyPI)")

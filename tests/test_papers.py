@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from llmft.papers import chunks, curate, parse, pdf, pipeline, sources, teachers
-from llmft.rouge import lcs_table, rouge_l, tokenize
-from llmft.synthetic import papers as synthetic
+from llmft.data.papers import chunks, curate, parse, pdf, pipeline, sources, teachers
+from llmft.data.synthetic import papers as synthetic
+from llmft.foundations.rouge import lcs_table, rouge_l, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -250,10 +250,8 @@ def test_teacher_settings(monkeypatch):
         teachers.teacher_from_settings(False)
 
 
-def test_local_teacher_runs_an_instruct_model_and_frees_it():
-    from llmft.standins.smollm2 import smollm2
-
-    teacher = teachers.LocalTeacher(smollm2(log=lambda *_: None), device="cpu", max_new_tokens=12)
+def test_local_teacher_runs_an_instruct_model_and_frees_it(smollm2_path):
+    teacher = teachers.LocalTeacher(smollm2_path, device="cpu", max_new_tokens=12)
     assert isinstance(teacher.reply("SparseNet is a method for retrieval.", 1), str)
     teacher.close()
     with pytest.raises(teachers.TeacherError, match="closed"):
@@ -265,7 +263,7 @@ def test_build_dataset_writes_splits_with_provenance(pdfs, tmp_path):
     report = pipeline.build_dataset(pdfs, teachers.OfflineTeacher(), tmp_path / "triples", chunk_size=1500,
                                     overlap=200, per_chunk=8, fractions={"validation": 0.15, "test": 0.25}, seed=3,
                                     progress=False)
-    rows = {s: [json.loads(l) for l in (tmp_path / "triples" / f"{s}.jsonl").read_text().splitlines()]
+    rows = {s: [json.loads(line) for line in (tmp_path / "triples" / f"{s}.jsonl").read_text().splitlines()]
             for s in ("train", "validation", "test")}
     assert all(rows.values()) and report.replies["json"] and report.replies["text"] and report.malformed == 0
     assert report.curation["kept"] == sum(len(v) for v in rows.values()) and report.parsed >= report.curation["kept"]

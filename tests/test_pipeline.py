@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from llmft import adapters, data, models
+from llmft import data, models
 from llmft.cases import get_case
-from llmft.evaluation import EvalSet, by_group, evaluate_seq2seq, metric_table
-from llmft.train import TokenCounter, train_adapter, training_precision
+from llmft.evaluation import EvalSet, by_group, evaluate_seq2seq, metric_table, roundtrip
+from llmft.models import adapters
+from llmft.training.train import TokenCounter, train_adapter, training_precision
 
 
 @pytest.fixture
@@ -75,9 +76,9 @@ def test_evaluate_save_reload_merge(tiny_run, tiny_standin, tmp_path):
     assert 0 < size < 1_000_000
     reloaded = adapters.load_adapter(models.load_model(tiny_run, tiny_standin), tmp_path / "adapter")
     batch = tokenizer(["Summarize the following conversation: hi"], text_target=["ok"], return_tensors="pt")
-    assert adapters.max_logit_difference(model, reloaded, batch) == 0.0
+    assert roundtrip.max_logit_difference(model, reloaded, batch) == 0.0
     merged = reloaded.merge_and_unload()
-    assert adapters.relative_logit_difference(model, merged, batch) < 1e-5
+    assert roundtrip.relative_logit_difference(model, merged, batch) < 1e-5
 
 
 def test_precision_choice(monkeypatch):
@@ -108,7 +109,7 @@ def test_token_counter_sees_padding(tiny_tokenizer):
 
 
 def test_train_qlora_reports_and_puts_the_lora_model_back(tiny_run, tiny_standin):
-    from llmft.train import train_qlora
+    from llmft.training.train import train_qlora
 
     model, tokenizer, splits, report = _train(tiny_run, tiny_standin)
     tokenized = data.tokenize_seq2seq(splits["train"], tokenizer, tiny_run.case, tiny_run.sizes)
@@ -129,7 +130,7 @@ def test_lora_count_on_the_real_architectures():
 
 
 def test_length_cost_pads_to_each_limit_and_reports_memory(tiny_run, tiny_standin):
-    from llmft.train import length_cost
+    from llmft.training.train import length_cost
 
     tokenizer = models.load_tokenizer(tiny_run, tiny_standin)
     train = data.load_splits(tiny_run)["train"]
@@ -159,16 +160,26 @@ def test_save_reload_merge_checks_every_step(tiny_run, tiny_standin, tmp_path):
     model, tokenizer, splits, _ = _train(tiny_run, tiny_standin)
     test = EvalSet.from_split(splits["test"], tiny_run.case)
     check = EvalSet(test.records[:2], test.references[:2])
-    rt = adapters.save_reload_merge(tiny_run, model, models.load_model(tiny_run, tiny_standin), tokenizer, check,
+    rt = roundtrip.save_reload_merge(tiny_run, model, models.load_model(tiny_run, tiny_standin), tokenizer, check,
                                     tmp_path / "adapter")
     assert rt.ok and rt.reload_diff == 0.0 and rt.adapter_bytes > 0 and (tmp_path / "adapter").is_dir()
     assert list(rt.table().columns)[0] == "adapter on disk (KiB)"
     assert not dataclasses.replace(rt, same_text=False).ok and not dataclasses.replace(rt, merge_diff=1.0).ok
 
 
-def test_cpu_bf16_only_where_the_profile_allows_and_the_cpu_has_it():
-    from llmft.train import cpu_has_native_bf16
+def test_cpu_bf16_only_where_the_profile_allows_and_the_cpu_has_it(monkeypatch, tmp_path):
+    from llmft.training import train
 
     case = get_case("papers-llama3")
-    assert training_precision(case, "cpu") == "fp32"
-    assert training_precision(case, "cpu", cpu_bf16=True) == ("bf16" if cpu_has_native_bf16() else "fp32")
+    for has_bf16 in (True, False):
+        monkeypatch.setattr(train, "cpu_has_native_bf16", lambda has=has_bf16: has)
+        assert training_precision(case, "cpu") == "fp32"  # the profile does not allow it
+        assert training_precision(case, "cpu", cpu_bf16=True) == ("bf16" if has_bf16 else "fp32")
+    monkeypatch.undo()
+    # what decides it: AVX512-BF16 or AMX in /proc/cpuinfo's flags, not a name that merely contains them
+    real_open = open
+    for flags, expected in ((" fpu avx512_bf16 sse", True), (" fpu amx_bf16 amx_tile", True), (" fpu avx512f sse", False)):
+        monkeypatch.setattr("builtins.open", lambda path, *a, f=flags, **k: (
+            __import__("io").StringIO("flags\t\t:" + f + "\n") if path == "/proc/cpuinfo" else real_open(path, *a, **k)))
+        assert train.cpu_has_native_bf16() is expected
+        monkeypatch.undo()

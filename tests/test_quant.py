@@ -2,9 +2,9 @@ import bitsandbytes.functional as bnbF
 import pytest
 import torch
 
-from llmft import quant
 from llmft.cases import get_case
-from llmft.memory_model import activation_bytes, measured_training_bytes, training_memory
+from llmft.foundations import quant
+from llmft.foundations.memory_model import activation_bytes, measured_training_bytes, training_memory
 
 
 def test_nf4_from_quantiles_matches_bitsandbytes():
@@ -89,7 +89,7 @@ def test_measured_gradients_and_states_match_the_model():
 
 def test_transformer_dims_cover_every_case():
     from llmft.cases import CASES
-    from llmft.memory_model import transformer_dims
+    from llmft.foundations.memory_model import transformer_dims
 
     assert transformer_dims(get_case("papers-llama3")) == (4096, 32, 32)
     assert all(min(transformer_dims(c)) > 0 for c in CASES.values())

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from llmft import results
-from llmft.metrics import Estimate, paired_bootstrap
+from llmft.evaluation.metrics import Estimate, paired_bootstrap
+from llmft.report import results
 
 
 def _payload(run):

@@ -3,8 +3,9 @@ import pytest
 import sklearn.metrics
 from rouge_score import rouge_scorer
 
-from llmft import metrics, rouge
-from llmft.synthetic.text_pairs import EDGE_CASES, rouge_test_pairs
+from llmft.data.synthetic.text_pairs import EDGE_CASES, rouge_test_pairs
+from llmft.evaluation import metrics
+from llmft.foundations import rouge
 
 KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 

@@ -189,7 +189,8 @@ def test_real_browser_pastes_submits_and_reads_the_summary(tiny_run, tiny_t5, tm
 
 
 def test_summarizer_on_a_tiny_standin(tiny_run, tiny_t5, tmp_path, monkeypatch):
-    from llmft import adapters, models
+    from llmft import models
+    from llmft.models import adapters
     from llmft.serve.model import Summarizer
 
     model, tok = tiny_t5

@@ -3,12 +3,12 @@ import json
 
 import pytest
 import torch
-
 from conftest import TINY
-from llmft.standins.corpora import pretraining_pairs
-from llmft.standins.t5 import build_t5, pretrain_seq2seq, t5_standin
-from llmft.standins.tokenizer import train_tokenizer
-from llmft.synthetic import dialogsum
+
+from llmft.data.synthetic import dialogsum
+from llmft.models.standins.corpora import pretraining_pairs
+from llmft.models.standins.t5 import build_t5, pretrain_seq2seq, t5_standin
+from llmft.models.standins.tokenizer import train_tokenizer
 
 VARIED = [
     "80 dollars", "Dr. Jones paid $4,567.89 (about 7%) on 6/9/2024; Q: why? U.V. & Z!",
@@ -86,7 +86,7 @@ def test_standin_is_built_once_then_reused(tmp_path):
 
 def test_cache_key_covers_spec_and_data(monkeypatch):
 
-    from llmft.standins import t5 as standin
+    from llmft.models.standins import t5 as standin
 
     key = TINY.key()
     assert dataclasses.replace(TINY, pretrain_steps=4).key() != key
@@ -125,7 +125,7 @@ def test_pretraining_leaves_out_pairs_that_do_not_fit(tiny_tokenizer):
 
 
 def test_t5_small_standin_is_t5_v1_0_tied_relu(tmp_path):
-    from llmft.standins.t5 import T5_SMALL
+    from llmft.models.standins.t5 import T5_SMALL
 
     tiny = dataclasses.replace(T5_SMALL, vocab_size=600, d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16,
                                pretrain_examples=200, pretrain_steps=2, pretrain_batch=4)
@@ -138,8 +138,8 @@ def test_t5_small_standin_is_t5_v1_0_tied_relu(tmp_path):
 
 
 def test_news_pretraining_never_teaches_xsum_summaries():
-    from llmft.metrics import sentences
-    from llmft.standins.corpora import news_pretraining_pairs
+    from llmft.evaluation.metrics import sentences
+    from llmft.models.standins.corpora import news_pretraining_pairs
 
     pairs = news_pretraining_pairs(400, 0)
     summarize = [(s, t) for s, t in pairs if s.startswith("summarize: ")]

@@ -2,7 +2,7 @@ import re
 
 import numpy as np
 
-from llmft.synthetic import dialogsum
+from llmft.data.synthetic import dialogsum
 
 SPLITS = dialogsum.make_splits({"train": 600, "validation": 40, "test": 40}, seed=0)
 

@@ -3,8 +3,8 @@
 import re
 import statistics
 
-from llmft.metrics import sentences
-from llmft.synthetic import xsum
+from llmft.data.synthetic import xsum
+from llmft.evaluation.metrics import sentences
 
 SIZES = {"train": 400, "validation": 40, "test": 40}
 

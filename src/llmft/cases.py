@@ -2,7 +2,7 @@
 
 Every field here describes the real thing (hub ids, splits, fields, published
 architecture numbers), whatever the profile; the ``smoke`` profile swaps in local
-stand-ins of the same shape (see ``llmft.standins`` and ``llmft.synthetic``).
+stand-ins of the same shape (see ``llmft.models.standins`` and ``llmft.data.synthetic``).
 """
 
 from __future__ import annotations

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import torch
 
-from llmft import adapters, models
+from llmft import models
 from llmft.cases import CASES
+from llmft.models import adapters
 from llmft.profiles import get_profile
 from llmft.runtime import Run, project_results_dir, versions
-from llmft.train import train_adapter
+from llmft.training.train import train_adapter
 
 T4_CAP_BYTES = 15 * 10**9  # what Colab calls 15 GB
 
@@ -108,7 +109,7 @@ def _sft_rows(data: TokenBatches):
 def _byte_tokenizer(folder: Path | None = None):
     """A GPT-2-style tokenizer trained on the spot (the check downloads nothing); saved into ``folder``."""
     from llmft.models import add_pad_token
-    from llmft.standins.gpt2 import train_byte_bpe
+    from llmft.models.standins.gpt2 import train_byte_bpe
 
     tok = train_byte_bpe(["A few words to train a byte-level tokenizer on."] * 4, 280)
     if folder is not None:
@@ -149,7 +150,7 @@ def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = F
     data = TokenBatches(steps * sizes.batch_size * sizes.grad_accum, sizes.max_source_len, sizes.max_target_len,
                         case.arch["vocab_size"], classes=len(case.labels))
     if causal:  # trl's SFTTrainer, as the chapter trains
-        from llmft.sft import train_sft
+        from llmft.training.sft import train_sft
 
         report = train_sft(model, _byte_tokenizer(), _sft_rows(data), run, run.results_dir / "ckpt", quantized=quantized)
     else:

@@ -10,7 +10,7 @@ from llmft.serve.app import Answer
 def with_adapter(model, adapter_dir, run):
     """``model`` with the adapter saved in ``adapter_dir`` (None: the base model alone); a folder without an
     adapter is an error that says where the chapter saves one."""
-    from llmft import adapters
+    from llmft.models import adapters
 
     if adapter_dir is None:
         return model
@@ -38,7 +38,7 @@ class Summarizer:
 
     def __call__(self, text: str) -> Answer:
         from llmft.data import fit_prompt
-        from llmft.generation import generate
+        from llmft.evaluation.generation import generate
 
         case, s = self.run.case, self.run.sizes
         record = {f: "" for f in case.input_fields} | {case.input_fields[-1]: text}
@@ -59,7 +59,7 @@ class InstructionFollower:
 
     def __init__(self, run, adapter_dir: str | Path | None = None, precision: str = "fp32"):
         from llmft import models
-        from llmft.serving_precision import PRECISIONS, quantization_config
+        from llmft.serve.precision import PRECISIONS, quantization_config
 
         if run.case.task != "causal":
             raise ValueError(f"Case {run.case.key!r} is not an instruction-following case; serve a causal one "
@@ -87,7 +87,7 @@ class InstructionFollower:
         return len(self.tokenizer(self.prompt(instruction, input))["input_ids"])
 
     def __call__(self, instruction: str, input: str, max_new_tokens: int, temperature: float = 0.0):
-        from llmft.generation import complete
+        from llmft.evaluation.generation import complete
 
         [done] = complete(self.model, self.tokenizer, [self.prompt(instruction, input)], max_new_tokens=max_new_tokens,
                           batch_size=1, temperature=temperature, progress=False)

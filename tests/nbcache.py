@@ -1,0 +1,179 @@
+"""A pytest plugin for ``make test``: re-execute only the notebooks whose content changed, and print a time table.
+
+Loaded with ``-p nbcache`` (the Makefile puts ``tests/`` on ``PYTHONPATH``). It does for nbmake what Jupyter Book's
+execution cache does for a book:
+
+* Each staged notebook gets a **content key**: its own source, every file of ``src/llmft``, ``pyproject.toml``
+  (the pins), whether the CPU computes bf16 in hardware (case 4 trains under bf16 autocast where it does), and the
+  ``LLMFT_*`` settings that choose profile, data and models. Notebooks that read other chapters' results
+  (:data:`READS_RESULTS`) are also keyed on every file under the results folder when they start.
+* After a notebook passes, its executed copy and the results files it wrote are stored under the key
+  (``$LLMFT_NBCACHE``, default ``_build/notebook-cache``). A later run with the same key restores both and skips
+  the notebook; anything else runs it. A notebook that fails stores nothing.
+* At the end, a table of times: install and stand-ins (from ``_build/times/*.txt``, written by the Makefile),
+  unit tests, each notebook (run or cached, with the time of the run that made the cached copy) and the book build.
+
+``.ci/run`` deletes the cache first, so CI always executes every notebook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Notebooks that read the results other chapters wrote: keyed on the results folder as it is when they start.
+READS_RESULTS = ("26_cases_compared", "31_more_than_one_gpu")
+# Settings that only say where things go: not part of a notebook's content.
+PLACES = {"LLMFT_CACHE", "LLMFT_RESULTS_DIR", "LLMFT_NBCACHE", "LLMFT_REQUIRE_BROWSER"}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("LLMFT_NBCACHE", ROOT / "_build" / "notebook-cache"))
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("LLMFT_RESULTS_DIR", ROOT / "results"))
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _hash_tree(h, folder: Path) -> None:
+    for path in _files(folder):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+
+
+def shared_key() -> str:
+    """What every notebook depends on: the package, the pins, the CPU's bf16, the LLMFT_* settings."""
+    from llmft.train import cpu_has_native_bf16
+
+    h = hashlib.sha256()
+    _hash_tree(h, ROOT / "src" / "llmft")
+    h.update((ROOT / "pyproject.toml").read_bytes())
+    h.update(f"cpu_bf16={cpu_has_native_bf16()}".encode())
+    settings = {k: v for k, v in os.environ.items() if k.startswith("LLMFT_") and k not in PLACES}
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def notebook_key(source: Path, shared: str) -> str:
+    h = hashlib.sha256(shared.encode())
+    h.update((ROOT / "notebooks" / source.name).read_bytes())
+    if source.stem in READS_RESULTS:
+        _hash_tree(h, results_dir())
+    return h.hexdigest()[:16]
+
+
+def _snapshot() -> dict[str, tuple[int, int]]:
+    folder = results_dir()
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in _files(folder)}
+
+
+def _is_notebook(item) -> bool:
+    return str(getattr(item, "path", "")).endswith(".ipynb")
+
+
+class NotebookCache:
+    def __init__(self):
+        self.shared = None
+        self.keys: dict[str, str] = {}
+        self.before: dict[str, dict] = {}
+        self.started: dict[str, float] = {}
+        self.rows: list[tuple[str, str, float]] = []  # (what, how, seconds)
+        self.unit_seconds = 0.0
+        self.book_seconds = 0.0
+
+    # -- running or restoring a notebook ------------------------------------------------------------------------
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        if not _is_notebook(item):
+            return
+        self.shared = self.shared or shared_key()
+        path = Path(item.path)
+        key = self.keys[path.stem] = notebook_key(path, self.shared)
+        entry = cache_dir() / path.stem
+        meta = entry / "entry.json"
+        if meta.exists() and json.loads(meta.read_text()).get("key") == key:
+            shutil.copy2(entry / "executed.ipynb", path)
+            for stored in _files(entry / "results"):
+                target = results_dir() / stored.relative_to(entry / "results")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(stored, target)
+            seconds = json.loads(meta.read_text())["seconds"]
+            self.rows.append((path.stem, "cached", seconds))
+            pytest.skip(f"unchanged since it last passed (key {key}, ran in {seconds:.0f} s): outputs restored")
+        self.before[path.stem] = _snapshot()
+        self.started[path.stem] = time.perf_counter()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when != "call":
+            return
+        if not _is_notebook(item):
+            target = "book" if item.get_closest_marker("book") else "unit"
+            setattr(self, f"{target}_seconds", getattr(self, f"{target}_seconds") + report.duration)
+            return
+        path = Path(item.path)
+        if path.stem not in self.started:
+            return
+        seconds = time.perf_counter() - self.started[path.stem]
+        self.rows.append((path.stem, "ran" if report.passed else "FAILED", seconds))
+        if report.passed:
+            self._store(path, seconds)
+
+    def _store(self, path: Path, seconds: float) -> None:
+        before, now = self.before[path.stem], _snapshot()
+        written = [name for name, stamp in now.items() if before.get(name) != stamp]
+        entry = cache_dir() / path.stem
+        tmp = entry.with_name(entry.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "results").mkdir(parents=True)
+        shutil.copy2(path, tmp / "executed.ipynb")
+        for name in written:
+            (tmp / "results" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(results_dir() / name, tmp / "results" / name)
+        (tmp / "entry.json").write_text(json.dumps({"key": self.keys[path.stem], "seconds": round(seconds, 1),
+                                                    "results": written}, indent=1))
+        shutil.rmtree(entry, ignore_errors=True)
+        tmp.rename(entry)
+
+    # -- the time table -----------------------------------------------------------------------------------------
+    def pytest_terminal_summary(self, terminalreporter):
+        rows = []
+        for step in ("install", "standins"):
+            f = ROOT / "_build" / "times" / f"{step}.txt"
+            if f.exists():
+                rows.append((f"{step} (make)", "", float(f.read_text().split()[0])))
+        if self.unit_seconds:
+            rows.append(("unit tests", "ran", self.unit_seconds))
+        rows += sorted(self.rows)
+        if self.book_seconds:
+            rows.append(("book build and checks", "ran", self.book_seconds))
+        if not rows:
+            return
+        tr = terminalreporter
+        tr.section("time table (seconds)")
+        width = max(len(r[0]) for r in rows)
+        for what, how, seconds in rows:
+            note = " (from the run that made the cached copy)" if how == "cached" else ""
+            tr.write_line(f"{what:<{width}}  {how:<7} {seconds:7.0f}{note}")
+        spent = sum(s for _, how, s in rows if how != "cached")
+        tr.write_line(f"{'spent in this run':<{width}}  {'':<7} {spent:7.0f}")
+        (ROOT / "_build" / "times").mkdir(parents=True, exist_ok=True)
+        (ROOT / "_build" / "times" / "table.json").write_text(json.dumps(rows, indent=1))
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(NotebookCache(), "nbcache-instance")
