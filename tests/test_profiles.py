@@ -1,5 +1,8 @@
+import dataclasses
+
 import pytest
 
+from llmft.cases import CASES, REGISTRY
 from llmft.profiles import PROFILES, check_hardware, default_profile_name, get_profile
 
 
@@ -27,9 +30,19 @@ def test_only_smoke_is_offline_and_cpu():
     assert [p.name for p in PROFILES.values() if not p.needs_gpu] == ["smoke"]
 
 
-def test_missing_sizes_are_a_clear_error():
-    with pytest.raises(ValueError, match="no sizes for case"):
-        get_profile("smoke").sizes_for("a-case-not-yet-sized")
+def test_every_case_is_sized_for_every_profile():
+    for key in CASES:
+        for profile in PROFILES.values():
+            assert profile.sizes_for(key).batch_size > 0
+
+
+def test_missing_sizes_are_a_clear_error(monkeypatch):
+    with pytest.raises(ValueError, match="Unknown case 'a-case-not-yet-registered'"):
+        get_profile("smoke").sizes_for("a-case-not-yet-registered")
+    entry = REGISTRY["alpaca-gpt2"]
+    monkeypatch.setitem(REGISTRY, "alpaca-gpt2", dataclasses.replace(entry, sizes={"smoke": entry.sizes["smoke"]}))
+    with pytest.raises(ValueError, match="no sizes for case 'alpaca-gpt2' yet"):
+        get_profile("t4").sizes_for("alpaca-gpt2")
 
 
 def test_t4_sizes_follow_the_gpu_check():

@@ -90,3 +90,22 @@ def test_repository_url_is_the_one_in_config():
     for path in [ROOT / "README.md", *PAIRS]:
         for found in pattern.findall(path.read_text()):
             assert found.removesuffix(".git") == url, f"{path.name} names {found}, _config.yml says {url}"
+
+
+def test_github_workflow_runs_the_same_test_command_as_ci():
+    """The GitHub Actions workflow parses, runs the README's test command (as .ci/run does), caches the stand-ins
+    under their key, keeps the built book and deploys it to Pages from main only."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads a bare `on` as true
+    assert {"push", "pull_request"} <= set(triggers)
+    steps = workflow["jobs"]["test"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = "make test"
+    assert any(r.strip() == command for r in runs) and re.search(rf"^{command}$", ci, re.M)
+    assert f"{command} " in (ROOT / "README.md").read_text() or f"{command}\n" in (ROOT / "README.md").read_text()
+    assert any("llmft.models.standins --key" in r for r in runs)
+    uses = [s.get("uses", "") for s in steps]
+    assert any(u.startswith("actions/cache@") for u in uses) and any(u.startswith("actions/upload-artifact@") for u in uses)
+    deploy = workflow["jobs"]["deploy"]
+    assert "refs/heads/main" in deploy["if"] and deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")

@@ -17,21 +17,13 @@ import numpy as np
 from datasets import DatasetDict, load_dataset
 
 from llmft.cache import cache_root
-from llmft.cases import Case
-from llmft.data.synthetic import agnews, alpaca, dialogsum, xsum
+from llmft.cases import REGISTRY, Case, resolve
 from llmft.profiles import Sizes
 from llmft.runtime import Run, hub_errors
 
-SYNTHETIC = {"xsum-t5-small": xsum.make_splits, "dialogsum-flan-t5": dialogsum.make_splits,
-             "alpaca-gpt2": alpaca.make_splits, "agnews-distilbert": agnews.make_splits}
-# smoke sizes of the synthetic splits, in inputs (DialogSum's test has three reference rows per dialogue);
-# a split a dataset does not publish (AG News' validation) is not generated: it is carved from train.
-SYNTHETIC_SPLIT_SIZES = {
-    "xsum-t5-small": {"train": 2000, "validation": 100, "test": 100},
-    "dialogsum-flan-t5": {"train": 2000, "validation": 100, "test": 100},
-    "alpaca-gpt2": {"train": 4000},  # Alpaca publishes train only: validation and test are carved from it
-    "agnews-distilbert": {"train": 2100, "test": 400},
-}
+# The smoke profile's generators and split sizes, as each case registered them (llmft.cases).
+SYNTHETIC = {key: resolve(r.synthetic.generator) for key, r in REGISTRY.items() if r.synthetic}
+SYNTHETIC_SPLIT_SIZES = {key: dict(r.synthetic.splits) for key, r in REGISTRY.items() if r.synthetic}
 DATA_ENV = "LLMFT_DATA"
 LOCAL_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 

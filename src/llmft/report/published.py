@@ -7,44 +7,12 @@ measured. ``None`` marks a figure nobody has published, as far as we found.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from llmft.cases import REGISTRY, Published
 
+__all__ = ["PUBLISHED", "Published", "sources"]
 
-@dataclass(frozen=True)
-class Published:
-    case: str
-    model: str
-    metric: str  # the metric of the figures below, in its published units
-    zero_shot: float | None
-    tuned: float | None
-    method: str  # how ``tuned`` was obtained
-    source: str  # bibtex key
-    note: str = ""
-
-
-PUBLISHED: dict[str, list[Published]] = {
-    "xsum-t5-small": [
-        Published("xsum-t5-small", "t5-small", "ROUGE-L (x100)", 14.0, 22.9, "full fine-tuning, 1 epoch, inputs to 512 tokens",
-                  "t5smallxsumcards", "Muennighoff/t5-small-finetuned-xsum-512 card"),
-        Published("xsum-t5-small", "t5-small", "ROUGE-L (x100)", None, 22.2, "full fine-tuning, 1 epoch, inputs to 1024 tokens",
-                  "t5smallxsumcards", "Trainer-generated t5-small-finetuned-xsum cards"),
-    ],
-    "dialogsum-flan-t5": [
-        Published("dialogsum-flan-t5", "google/flan-t5-base", "ROUGE-L (0-1)", 0.202, 0.325, "LoRA r=32 on q, v (as case 2)",
-                  "dlai2023genai", "course lab; full fine-tuning 0.338"),
-    ],
-    "alpaca-gpt2": [
-        Published("alpaca-gpt2", "openai-community/gpt2", "eval loss (lower is better)", None, 1.698,
-                  "LoRA, 1 epoch, lr 5e-4, batch 4 (QLoRA: 1.833)", "gpt2alpacacards", "no published ROUGE"),
-    ],
-    "papers-llama3": [],  # no public figure for Llama-3-8B QLoRA on a small paper-derived instruction set
-    "agnews-distilbert": [
-        Published("agnews-distilbert", "distilbert-base-uncased", "accuracy (%)", None, 94.4,
-                  "full fine-tuning, 2 epochs (94.4 to 94.7)", "agnewscards"),
-        Published("agnews-distilbert", "DistilBERT-family encoders", "accuracy (%)", None, 93.3,
-                  "LoRA, 4 epochs (93.3 to 94.4)", "agnewscards"),
-    ],
-}
+# As each case registered them (llmft.cases); an empty list: none found.
+PUBLISHED: dict[str, list[Published]] = {key: list(r.published) for key, r in REGISTRY.items()}
 
 
 def sources() -> list[str]:

@@ -75,6 +75,11 @@ T5_SMALL = T5StandinSpec(name="t5-small-standin", corpus="news", feed_forward_pr
                          max_source_len=320, max_target_len=96)
 
 
+def t5_small_standin(cache: Path | None = None, log=print) -> Path:
+    """Path of the t5-small stand-in (:data:`T5_SMALL`), built and cached on first use."""
+    return t5_standin(T5_SMALL, cache, log)
+
+
 def untie_t5_head(model):
     """Give a T5 its own output matrix, as Flan-T5 (T5 v1.1) has.
 
