@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 # The libraries whose versions decide a built model's weights and files.
@@ -34,6 +35,20 @@ def publish(model, tokenizer, meta: dict, target: Path) -> Path:
 
 def is_built(target: Path) -> bool:
     return (target / "standin.json").exists()
+
+
+def build_once(target: Path, build, log=print) -> Path:
+    """``target`` if a finished build lies there; else ``build()`` -> ``(model, tokenizer, meta)``, published whole
+    (:func:`publish`) with the build's seconds added to ``meta``. Every offline model is cached this way."""
+    if is_built(target):
+        log(f"Using the cached {target.name} (built once on this machine)")
+        return target
+    t0 = time.perf_counter()
+    model, tokenizer, meta = build()
+    meta["seconds"] = round(time.perf_counter() - t0, 1)
+    publish(model, tokenizer, meta, target)
+    log(f"{target.name} ready in {meta['seconds']:.0f} s")
+    return target
 
 
 def source_key(*modules, libraries: tuple[str, ...] = LIBRARIES) -> str:

@@ -14,7 +14,15 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from llmft.evaluation.metrics import Estimate, PairedComparison, accuracy, confusion_matrix, macro_f1
+from llmft.evaluation.metrics import (
+    Estimate,
+    PairedComparison,
+    accuracy,
+    confusion_matrix,
+    macro_f1,
+    percentile_estimate,
+    resample_indices,
+)
 from llmft.runtime import Run
 
 METRICS = ("accuracy", "macro_f1")
@@ -32,18 +40,14 @@ def _metric(name: str, y, pred, n_classes: int) -> float:
     return accuracy(y, pred) if name == "accuracy" else macro_f1(y, pred, n_classes)
 
 
-def _resamples(n: int, samples: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, n, size=(samples, n))
-
-
 def bootstrap_metrics(y, pred, n_classes: int, samples: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
     """Accuracy and macro-F1, each with a percentile bootstrap interval over inputs."""
     y, pred = np.asarray(y), np.asarray(pred)
-    idx, tail = _resamples(len(y), samples, seed), (1 - level) / 2
+    idx = resample_indices(len(y), samples, seed)
     out = {}
     for m in METRICS:
         values = np.array([_metric(m, y[i], pred[i], n_classes) for i in idx])
-        out[m] = Estimate(_metric(m, y, pred, n_classes), float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail)))
+        out[m] = percentile_estimate(_metric(m, y, pred, n_classes), values, level)
     return out
 
 
@@ -51,12 +55,11 @@ def paired_metrics(y, pred_a, pred_b, n_classes: int, samples: int = 1000, seed:
                    level: float = 0.95) -> dict[str, PairedComparison]:
     """B − A for accuracy and macro-F1 on the same resampled inputs; p is the share of resamples where B ≤ A."""
     y, a, b = np.asarray(y), np.asarray(pred_a), np.asarray(pred_b)
-    idx, tail = _resamples(len(y), samples, seed), (1 - level) / 2
+    idx = resample_indices(len(y), samples, seed)
     out = {}
     for m in METRICS:
         diffs = np.array([_metric(m, y[i], b[i], n_classes) - _metric(m, y[i], a[i], n_classes) for i in idx])
-        est = Estimate(_metric(m, y, b, n_classes) - _metric(m, y, a, n_classes),
-                       float(np.quantile(diffs, tail)), float(np.quantile(diffs, 1 - tail)))
+        est = percentile_estimate(_metric(m, y, b, n_classes) - _metric(m, y, a, n_classes), diffs, level)
         out[m] = PairedComparison(est, float((diffs <= 0).mean()), samples)
     return out
 

@@ -48,8 +48,15 @@ class Estimate:
         return f"{self.mean:.3f} [{self.ci_low:.3f}, {self.ci_high:.3f}]"
 
 
-def _resample_indices(n: int, samples: int, seed: int) -> np.ndarray:
+def resample_indices(n: int, samples: int, seed: int) -> np.ndarray:
+    """``samples`` bootstrap resamples of ``n`` inputs (drawn with replacement), one row each."""
     return np.random.default_rng(seed).integers(0, n, size=(samples, n))
+
+
+def percentile_estimate(point: float, resampled, level: float = 0.95) -> Estimate:
+    """``point`` with the percentile bootstrap interval of its ``resampled`` values."""
+    tail = (1 - level) / 2
+    return Estimate(float(point), float(np.quantile(resampled, tail)), float(np.quantile(resampled, 1 - tail)))
 
 
 def bootstrap_ci(values, samples: int = 1000, seed: int = 0, level: float = 0.95) -> Estimate:
@@ -57,9 +64,8 @@ def bootstrap_ci(values, samples: int = 1000, seed: int = 0, level: float = 0.95
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         raise ValueError("No values to estimate from.")
-    means = v[_resample_indices(v.size, samples, seed)].mean(axis=1)
-    tail = (1 - level) / 2
-    return Estimate(float(v.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
+    means = v[resample_indices(v.size, samples, seed)].mean(axis=1)
+    return percentile_estimate(v.mean(), means, level)
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,8 @@ def paired_bootstrap(a, b, samples: int = 1000, seed: int = 0, level: float = 0.
     if a.shape != b.shape:
         raise ValueError("Paired scores must cover the same examples.")
     d = b - a
-    means = d[_resample_indices(d.size, samples, seed)].mean(axis=1)
-    tail = (1 - level) / 2
-    est = Estimate(float(d.mean()), float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail)))
-    return PairedComparison(est, float((means <= 0).mean()), samples)
+    means = d[resample_indices(d.size, samples, seed)].mean(axis=1)
+    return PairedComparison(percentile_estimate(d.mean(), means, level), float((means <= 0).mean()), samples)
 
 
 

@@ -30,15 +30,14 @@ def quantization_config(precision: str, device: str):
     """``bitsandbytes`` settings for ``precision`` (None for fp32)."""
     from transformers import BitsAndBytesConfig
 
-    from llmft.models import compute_dtype
+    from llmft.models import qlora_quantization
 
     if precision == "fp32":
         return None
     if precision == "int8":
         return BitsAndBytesConfig(load_in_8bit=True)
-    if precision == "nf4":
-        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                  bnb_4bit_compute_dtype=compute_dtype(device))
+    if precision == "nf4":  # the same NF4 settings as QLoRA's base
+        return qlora_quantization(device)
     raise ValueError(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
 
 

@@ -14,21 +14,12 @@ trl 1.16 has three defaults that this module overrides, each for a reason a T4 u
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
 
 from llmft.runtime import Run
-from llmft.training.memory import PeakMemory
-from llmft.training.train import (
-    LossRecorder,
-    QuietProgress,
-    TrainReport,
-    common_arguments,
-    drop_autocast_wrapper,
-    run_precision,
-)
+from llmft.training.train import LossRecorder, TrainReport, common_arguments, quiet_progress, timed_training
 
 
 def sft_config(run: Run, output_dir: Path, quantized: bool = False):
@@ -96,10 +87,7 @@ def trainer(model, tokenizer, train_ds, run: Run, output_dir: Path, quantized: b
                    eval_dataset=eval_ds, processing_class=tokenizer, callbacks=[recorder])
     keep_adapters_fp32(t.model)
     t.data_collator = TokenCount(t.data_collator, tokenizer.pad_token_id)
-    for cb in list(t.callback_handler.callbacks):
-        if type(cb).__name__ == "NotebookProgressCallback":
-            t.remove_callback(cb)
-            t.add_callback(QuietProgress)
+    quiet_progress(t)
     t.recorder = recorder
     return t
 
@@ -108,17 +96,7 @@ def train_sft(model, tokenizer, train_ds, run: Run, output_dir: Path, quantized:
     """Train the adapter of ``model`` on prompt/completion pairs (or trl's pre-tokenized rows); the report
     counts useful tokens (prompt and answer, not padding)."""
     t = trainer(model, tokenizer, train_ds, run, output_dir, quantized)
-    with PeakMemory(run.device) as mem:
-        t0 = time.perf_counter()
-        out = t.train()
-        seconds = time.perf_counter() - t0
-    drop_autocast_wrapper(t)
-    model.eval()
-    counter = t.data_collator
-    return TrainReport(steps=out.global_step, seconds=round(seconds, 1), loss_history=t.recorder.history,
-                       memory=mem.report, precision=run_precision(run),
-                       optimizer=t.args.optim.value if hasattr(t.args.optim, "value") else str(t.args.optim),
-                       useful_tokens=counter.useful, padding_share=round(counter.padding_share, 4))
+    return timed_training(t, model, run, t.recorder, t.data_collator)
 
 
 @torch.no_grad()

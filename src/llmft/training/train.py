@@ -248,22 +248,33 @@ def train_adapter(model, tokenizer, train_ds, run: Run, output_dir: Path, quanti
     loss_scaling_matches(model)
     trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=train_ds, data_collator=collator,
                              processing_class=tokenizer, callbacks=[recorder])
-    # In a notebook the Trainer shows an HTML table of losses; swap it for a plain bar (matched by name:
-    # importing transformers' notebook module needs IPython, which a script or server may not have).
+    quiet_progress(trainer)
+    return timed_training(trainer, model, run, recorder, collator)
+
+
+def quiet_progress(trainer) -> None:
+    """In a notebook the Trainer shows an HTML table of losses; swap it for a plain bar (matched by name:
+    importing transformers' notebook module needs IPython, which a script or server may not have)."""
     for cb in list(trainer.callback_handler.callbacks):
         if type(cb).__name__ == "NotebookProgressCallback":
             trainer.remove_callback(cb)
             trainer.add_callback(QuietProgress)
+
+
+def timed_training(trainer, model, run: Run, recorder, counter) -> TrainReport:
+    """Run ``trainer`` (a ``Trainer`` or trl's ``SFTTrainer``), timed and with its peak memory measured, and report
+    it: steps, seconds, the loss curve (``recorder``), precision, optimizer, and the useful tokens and padding share
+    its collator (``counter``) saw. Afterwards the model is in eval mode, without the autocast wrapper."""
     with PeakMemory(run.device) as mem:
         t0 = time.perf_counter()
         out = trainer.train()
         seconds = time.perf_counter() - t0
     drop_autocast_wrapper(trainer)
     model.eval()
+    optim = trainer.args.optim
     return TrainReport(steps=out.global_step, seconds=round(seconds, 1), loss_history=recorder.history,
-                       memory=mem.report, precision=run_precision(run),
-                       optimizer=getattr(args.optim, "value", str(args.optim)), useful_tokens=collator.useful,
-                       padding_share=round(collator.padding_share, 4))
+                       memory=mem.report, precision=run_precision(run), optimizer=getattr(optim, "value", str(optim)),
+                       useful_tokens=counter.useful, padding_share=round(counter.padding_share, 4))
 
 
 def _probe(run: Run, make_model, tokenizer, tokenized, output_dir: Path, steps: int, pad_to: int | None,

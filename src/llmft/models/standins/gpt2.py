@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from llmft.cache import cache_root, is_built, publish, source_key
+from llmft.cache import build_once, cache_root, source_key
 
 FORMAT = 1  # bump to rebuild every cached GPT-2 stand-in
 EOS = "<|endoftext|>"
@@ -109,26 +108,23 @@ def gpt2_standin(spec: GPT2StandinSpec | None = None, cache: Path | None = None,
     from llmft.data.synthetic import alpaca
 
     spec = spec or GPT2StandinSpec()
-    target = (cache or cache_root()) / f"{spec.name}-{spec.key()}"
-    if is_built(target):
-        log(f"Using the cached stand-in {target.name} (built once on this machine)")
-        return target
-    t0 = time.perf_counter()
-    docs = alpaca.pretraining_documents(spec.documents, spec.seed)
-    # The tokenizer also sees Alpaca's two templates once: GPT-2's tokenizer knows English words such as
-    # "Instruction"; the model itself never trains on the template.
-    tokenizer = train_byte_bpe(docs + [alpaca.PROMPT_INPUT, alpaca.PROMPT_NO_INPUT], spec.vocab_size)
-    ids = [i for d in docs for i in tokenizer(d + EOS)["input_ids"]]
-    n = len(ids) // spec.block
-    blocks = torch.tensor(ids[: n * spec.block]).view(n, spec.block)
-    model = build_gpt2(spec, tokenizer)
-    log(f"Building a GPT-2 stand-in ({model.num_parameters():,} parameters, {len(tokenizer):,} tokens), "
-        f"pre-training {spec.pretrain_steps} steps on {len(ids):,} tokens of plain text...")
-    losses = pretrain_causal(model, blocks, spec)
-    meta = {"spec": asdict(spec), "parameters": model.num_parameters(), "vocabulary": len(tokenizer),
-            "pretrain_tokens": len(ids), "pretrain_loss_first": losses[0],
-            "pretrain_loss_last": sum(losses[-20:]) / 20, "pretrain_loss": losses,
-            "seconds": round(time.perf_counter() - t0, 1)}
-    publish(model, tokenizer, meta, target)
-    log(f"Stand-in ready in {meta['seconds']} s (pre-training loss {losses[0]:.2f} -> {meta['pretrain_loss_last']:.2f})")
-    return target
+
+    def build():
+        docs = alpaca.pretraining_documents(spec.documents, spec.seed)
+        # The tokenizer also sees Alpaca's two templates once: GPT-2's tokenizer knows English words such as
+        # "Instruction"; the model itself never trains on the template.
+        tokenizer = train_byte_bpe(docs + [alpaca.PROMPT_INPUT, alpaca.PROMPT_NO_INPUT], spec.vocab_size)
+        ids = [i for d in docs for i in tokenizer(d + EOS)["input_ids"]]
+        n = len(ids) // spec.block
+        blocks = torch.tensor(ids[: n * spec.block]).view(n, spec.block)
+        model = build_gpt2(spec, tokenizer)
+        log(f"Building a GPT-2 stand-in ({model.num_parameters():,} parameters, {len(tokenizer):,} tokens), "
+            f"pre-training {spec.pretrain_steps} steps on {len(ids):,} tokens of plain text...")
+        losses = pretrain_causal(model, blocks, spec)
+        log(f"pre-training loss {losses[0]:.2f} -> {sum(losses[-20:]) / 20:.2f}")
+        return model, tokenizer, {"spec": asdict(spec), "parameters": model.num_parameters(),
+                                  "vocabulary": len(tokenizer), "pretrain_tokens": len(ids),
+                                  "pretrain_loss_first": losses[0], "pretrain_loss_last": sum(losses[-20:]) / 20,
+                                  "pretrain_loss": losses}
+
+    return build_once((cache or cache_root()) / f"{spec.name}-{spec.key()}", build, log)

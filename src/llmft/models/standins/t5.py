@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from llmft.cache import cache_root, is_built, publish, source_key
+from llmft.cache import build_once, cache_root, source_key
 from llmft.models.standins.corpora import CORPORA
 from llmft.models.standins.tokenizer import train_tokenizer
 
@@ -174,21 +173,17 @@ def pretrain_seq2seq(model, tokenizer, pairs: list[tuple[str, str]], spec: T5Sta
 def t5_standin(spec: T5StandinSpec | None = None, cache: Path | None = None, log=print) -> Path:
     """Path of a pre-trained T5 stand-in (model + tokenizer), building and caching it on first use."""
     spec = spec or T5StandinSpec()
-    target = (cache or cache_root()) / f"{spec.name}-{spec.key()}"
-    if is_built(target):
-        log(f"Using the cached stand-in {target.name} (built once on this machine)")
-        return target
-    t0 = time.perf_counter()
-    pairs = CORPORA[spec.corpus][0](spec.pretrain_examples, spec.seed)
-    texts = [s for pair in pairs for s in pair]
-    tokenizer = train_tokenizer(texts, spec.vocab_size)
-    model = build_t5(spec, tokenizer)
-    log(f"Building a {spec.name} ({spec.feed_forward_proj}, {'tied' if spec.tie_word_embeddings else 'untied'} head, "
-        f"{model.num_parameters():,} parameters), pre-training {spec.pretrain_steps} steps...")
-    losses = pretrain_seq2seq(model, tokenizer, pairs, spec)
-    meta = {"spec": asdict(spec), "parameters": model.num_parameters(), "vocabulary": len(tokenizer),
-            "pretrain_loss_first": losses[0], "pretrain_loss_last": sum(losses[-20:]) / 20,
-            "pretrain_loss": losses, "seconds": round(time.perf_counter() - t0, 1)}
-    publish(model, tokenizer, meta, target)  # appears whole or not at all
-    log(f"Stand-in ready in {meta['seconds']} s (pre-training loss {losses[0]:.2f} -> {meta['pretrain_loss_last']:.2f})")
-    return target
+
+    def build():
+        pairs = CORPORA[spec.corpus][0](spec.pretrain_examples, spec.seed)
+        tokenizer = train_tokenizer([s for pair in pairs for s in pair], spec.vocab_size)
+        model = build_t5(spec, tokenizer)
+        log(f"Building a {spec.name} ({spec.feed_forward_proj}, {'tied' if spec.tie_word_embeddings else 'untied'} "
+            f"head, {model.num_parameters():,} parameters), pre-training {spec.pretrain_steps} steps...")
+        losses = pretrain_seq2seq(model, tokenizer, pairs, spec)
+        log(f"pre-training loss {losses[0]:.2f} -> {sum(losses[-20:]) / 20:.2f}")
+        return model, tokenizer, {"spec": asdict(spec), "parameters": model.num_parameters(),
+                                  "vocabulary": len(tokenizer), "pretrain_loss_first": losses[0],
+                                  "pretrain_loss_last": sum(losses[-20:]) / 20, "pretrain_loss": losses}
+
+    return build_once((cache or cache_root()) / f"{spec.name}-{spec.key()}", build, log)
