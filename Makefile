@@ -55,7 +55,7 @@ unit: install
 
 # Every offline stand-in, built once per machine and cached (~/.cache/llmft or $$LLMFT_CACHE), before any notebook.
 standins: install
-	@mkdir -p $(TIMES); start=$$(date +%s); $(PY) -m llmft.models.standins; echo $$(( $$(date +%s) - start )) > $(TIMES)/standins.txt
+	@mkdir -p $(TIMES); start=$$(date +%s); $(PY) -m llmft.models.standins $(STANDIN_FLAGS); echo $$(( $$(date +%s) - start )) > $(TIMES)/standins.txt
 
 # A copy of the book's sources in which nbmake writes the executed notebooks; the book is built from it.
 # (Not under _build: nbmake skips any path with a _build folder in it.) Copies keep their times, so that an

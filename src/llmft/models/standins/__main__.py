@@ -29,12 +29,13 @@ def _references() -> list[str]:
     return sorted(references, key=lambda ref: -MEASURED_SECONDS.get(ref.rpartition(":")[2], 0))
 
 
-def _build(reference: str) -> tuple[str, float]:
+def _build(reference: str, threads: int = 1) -> tuple[str, float]:
     import torch
 
     from llmft.cases import resolve
 
-    torch.set_num_threads(1)
+    if threads:
+        torch.set_num_threads(threads)
     t0 = time.perf_counter()
     resolve(reference)()
     return reference.rpartition(":")[2], time.perf_counter() - t0
@@ -54,6 +55,8 @@ def key() -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m llmft.models.standins", description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="builds side by side (default: cores)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads per build (default 1; 0: torch's default, all cores, as before 2026-12)")
     parser.add_argument("--key", action="store_true", help="print the stand-ins' cache key and exit")
     args = parser.parse_args(argv)
     if args.key:
@@ -63,9 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     references = _references()
     jobs = max(1, min(args.jobs, len(references)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for name, seconds in pool.map(_build, references):
+        for name, seconds in pool.map(_build, references, [args.threads] * len(references)):
             print(f"  {name}: {seconds:.0f} s")
-    print(f"Stand-ins ready in {time.perf_counter() - t0:.0f} s ({jobs} builds side by side, one thread each)")
+    threads = f"{args.threads} thread(s) each" if args.threads else "torch's default threads"
+    print(f"Stand-ins ready in {time.perf_counter() - t0:.0f} s ({jobs} build(s) side by side, {threads})")
 
 
 if __name__ == "__main__":
