@@ -55,7 +55,7 @@ def _hash_tree(h, folder: Path) -> None:
 
 def shared_key() -> str:
     """What every notebook depends on: the package, the pins, the CPU's bf16, the LLMFT_* settings."""
-    from llmft.train import cpu_has_native_bf16
+    from llmft.training.train import cpu_has_native_bf16
 
     h = hashlib.sha256()
     _hash_tree(h, ROOT / "src" / "llmft")
