@@ -16,7 +16,7 @@ export LLMFT_NBCACHE ?= $(CURDIR)/_build/notebook-cache
 NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
 export LLMFT_RESULTS_DIR ?= $(CURDIR)/results
 
-.PHONY: help install lint unit standins stage notebooks book test sync clean gpu-check
+.PHONY: help times-reset install lint unit standins stage notebooks book test sync clean gpu-check
 
 help:
 	@echo "make book   - execute every notebook (smoke profile on a CPU) and build the book into _build/html"
@@ -68,7 +68,11 @@ stage:
 	cp -rp book $(STAGE)/book
 	cp -p $(NOTEBOOKS) $(STAGE)/notebooks/
 
-notebooks: install standins stage
+# The time table reports install and stand-ins only when this run did them.
+times-reset:
+	@rm -f $(TIMES)/install.txt $(TIMES)/standins.txt
+
+notebooks: times-reset install standins stage
 	$(PYTEST) $(NBMAKE) --durations=0 $(addprefix $(STAGE)/,$(NOTEBOOKS))
 
 book: notebooks
@@ -77,10 +81,8 @@ book: notebooks
 
 # Everything, each notebook executed once: unit tests, then the notebooks, then the book built from their outputs.
 # A notebook whose content key is unchanged since it last passed is restored, not re-executed; a time table ends it.
-test: install lint standins stage
-	$(PYTEST) --durations=5 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS)) \
-	  || { rm -f $(TIMES)/install.txt; exit 1; }
-	@rm -f $(TIMES)/install.txt
+test: times-reset install lint standins stage
+	$(PYTEST) --durations=5 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
 # On a CUDA machine: the t4 training path of every case at real size (random weights), under a 15 GB cap.
