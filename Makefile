@@ -15,6 +15,8 @@ TIMES := _build/times
 export LLMFT_NBCACHE ?= $(CURDIR)/_build/notebook-cache
 NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
 export LLMFT_RESULTS_DIR ?= $(CURDIR)/results
+# pytest-xdist workers for the unit tests and the notebooks (one thread each): one per core.
+JOBS ?= $(shell nproc)
 
 .PHONY: help times-reset install lint unit standins stage notebooks book test sync clean gpu-check
 
@@ -70,19 +72,25 @@ stage:
 
 # The time table reports install and stand-ins only when this run did them.
 times-reset:
-	@rm -f $(TIMES)/install.txt $(TIMES)/standins.txt
+	@rm -rf $(TIMES)/install.txt $(TIMES)/standins.txt $(TIMES)/rows
 
 notebooks: times-reset install standins stage
-	$(PYTEST) $(NBMAKE) --durations=0 $(addprefix $(STAGE)/,$(NOTEBOOKS))
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n $(JOBS) --dist loadgroup --notebooks early $(NBMAKE) \
+	  $(addprefix $(STAGE)/,$(NOTEBOOKS))
+	$(PYTEST) --notebooks late $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
 
 book: notebooks
 	$(VENV)/bin/jupyter-book build $(STAGE) --path-output . -W -n --keep-going
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
-# Everything, each notebook executed once: unit tests, then the notebooks, then the book built from their outputs.
-# A notebook whose content key is unchanged since it last passed is restored, not re-executed; a time table ends it.
+# Everything, each notebook executed once: ruff, then the unit tests and the notebooks side by side (one worker per
+# core, one thread each: pytest-xdist), then the chapters that read other chapters' results, then the book built from
+# their outputs. A notebook whose content key is unchanged since it last passed is restored, not re-executed
+# (tests/nbcache.py); a time table ends it.
 test: times-reset install lint standins stage
-	$(PYTEST) --durations=5 --durations-min=2 tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n $(JOBS) --dist loadgroup --notebooks early --durations=5 \
+	  --durations-min=2 -m "not book" tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
+	$(PYTEST) --notebooks late --durations=5 $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS)) tests/book
 	@echo "The book is in _build/html: open $(CURDIR)/_build/html/index.html"
 
 # On a CUDA machine: the t4 training path of every case at real size (random weights), under a 15 GB cap.

@@ -10,8 +10,11 @@ execution cache does for a book:
 * After a notebook passes, its executed copy and the results files it wrote are stored under the key
   (``$LLMFT_NBCACHE``, default ``_build/notebook-cache``). A later run with the same key restores both and skips
   the notebook; anything else runs it. A notebook that fails stores nothing.
+* ``--notebooks early`` keeps the notebooks that read no other chapter's results (they may run side by side, with
+  pytest-xdist); ``--notebooks late`` keeps only those that do (:data:`READS_RESULTS`), for a second run after them.
 * At the end, a table of times: install and stand-ins (from ``_build/times/*.txt``, written by the Makefile),
-  unit tests, each notebook (run or cached, with the time of the run that made the cached copy) and the book build.
+  unit tests, each notebook (run or cached, with the time of the run that made the cached copy), the book build,
+  and each pytest run's wall time. The rows of both runs of ``make test`` are kept in ``_build/times/rows/``.
 
 ``.ci/run`` deletes the cache first, so CI always executes every notebook.
 """
@@ -83,15 +86,23 @@ def _is_notebook(item) -> bool:
     return str(getattr(item, "path", "")).endswith(".ipynb")
 
 
+ROWS = ROOT / "_build" / "times" / "rows"
+
+
+def _row(name: str, what: str, how: str, seconds: float) -> None:
+    """One row of the time table, kept as a file: pytest-xdist's workers and the controller each write their own."""
+    ROWS.mkdir(parents=True, exist_ok=True)
+    (ROWS / f"{name}.json").write_text(json.dumps({"what": what, "how": how, "seconds": round(seconds, 1)}))
+
+
 class NotebookCache:
     def __init__(self):
         self.shared = None
         self.keys: dict[str, str] = {}
         self.before: dict[str, dict] = {}
         self.started: dict[str, float] = {}
-        self.rows: list[tuple[str, str, float]] = []  # (what, how, seconds)
-        self.unit_seconds = 0.0
-        self.book_seconds = 0.0
+        self.seconds = {"unit": 0.0, "book": 0.0}
+        self.wall_start = time.perf_counter()
 
     # -- running or restoring a notebook ------------------------------------------------------------------------
     @pytest.hookimpl(tryfirst=True)
@@ -110,7 +121,7 @@ class NotebookCache:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(stored, target)
             seconds = json.loads(meta.read_text())["seconds"]
-            self.rows.append((path.stem, "cached", seconds))
+            _row(f"nb-{path.stem}", path.stem, "cached", seconds)
             pytest.skip(f"unchanged since it last passed (key {key}, ran in {seconds:.0f} s): outputs restored")
         self.before[path.stem] = _snapshot()
         self.started[path.stem] = time.perf_counter()
@@ -119,17 +130,13 @@ class NotebookCache:
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        if report.when != "call":
-            return
-        if not _is_notebook(item):
-            target = "book" if item.get_closest_marker("book") else "unit"
-            setattr(self, f"{target}_seconds", getattr(self, f"{target}_seconds") + report.duration)
+        if report.when != "call" or not _is_notebook(item):
             return
         path = Path(item.path)
         if path.stem not in self.started:
             return
         seconds = time.perf_counter() - self.started[path.stem]
-        self.rows.append((path.stem, "ran" if report.passed else "FAILED", seconds))
+        _row(f"nb-{path.stem}", path.stem, "ran" if report.passed else "FAILED", seconds)
         if report.passed:
             self._store(path, seconds)
 
@@ -150,29 +157,76 @@ class NotebookCache:
         tmp.rename(entry)
 
     # -- the time table -----------------------------------------------------------------------------------------
-    def pytest_terminal_summary(self, terminalreporter):
+    def pytest_runtest_logreport(self, report):
+        """Unit tests and the book build: the sum of their test times (read where the reports arrive)."""
+        if report.when == "call" and not report.nodeid.split("::")[0].endswith(".ipynb"):
+            self.seconds["book" if "tests/book/" in report.nodeid else "unit"] += report.duration
+
+    def pytest_terminal_summary(self, terminalreporter, config):
+        if hasattr(config, "workerinput"):
+            return
+        phase = config.getoption("notebooks") or "all"
+        for key, label in (("unit", "unit tests (sum of test times)"), ("book", "book build and checks")):
+            if self.seconds[key]:
+                _row(f"{key}-{phase}", label, "ran", self.seconds[key])
+        _row(f"wall-{phase}", f"pytest wall time ({phase} run)", "wall", time.perf_counter() - self.wall_start)
         rows = []
         for step in ("install", "standins"):
             f = ROOT / "_build" / "times" / f"{step}.txt"
             if f.exists():
-                rows.append((f"{step} (make)", "", float(f.read_text().split()[0])))
-        if self.unit_seconds:
-            rows.append(("unit tests", "ran", self.unit_seconds))
-        rows += sorted(self.rows)
-        if self.book_seconds:
-            rows.append(("book build and checks", "ran", self.book_seconds))
-        if not rows:
-            return
+                rows.append({"what": f"{step} (make)", "how": "wall", "seconds": float(f.read_text().split()[0])})
+        rows += [json.loads(f.read_text()) for f in sorted(ROWS.glob("*.json"))]
         tr = terminalreporter
         tr.section("time table (seconds)")
-        width = max(len(r[0]) for r in rows)
-        for what, how, seconds in rows:
-            note = " (from the run that made the cached copy)" if how == "cached" else ""
-            tr.write_line(f"{what:<{width}}  {how:<7} {seconds:7.0f}{note}")
-        spent = sum(s for _, how, s in rows if how != "cached")
-        tr.write_line(f"{'spent in this run':<{width}}  {'':<7} {spent:7.0f}")
-        (ROOT / "_build" / "times").mkdir(parents=True, exist_ok=True)
+        width = max(len(r["what"]) for r in rows)
+        for r in rows:
+            note = " (from the run that made the cached copy)" if r["how"] == "cached" else ""
+            tr.write_line(f"{r['what']:<{width}}  {r['how']:<7} {r['seconds']:7.0f}{note}")
+        wall = sum(r["seconds"] for r in rows if r["how"] == "wall")
+        tr.write_line(f"{'wall time of these steps':<{width}}  {'':<7} {wall:7.0f}")
         (ROOT / "_build" / "times" / "table.json").write_text(json.dumps(rows, indent=1))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--notebooks", choices=("early", "late"), default=None,
+                     help="early: only notebooks that read no other chapter's results; late: only those that do")
+
+
+def pytest_collection_modifyitems(config, items):
+    phase = config.getoption("notebooks")
+    if not phase:
+        return
+    keep, drop = [], []
+    for item in items:
+        late = _is_notebook(item) and Path(item.path).stem in READS_RESULTS
+        (keep if (phase == "late") == late or not _is_notebook(item) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    # Side by side (pytest-xdist, --dist loadgroup): the notebooks are dealt to one lane per worker, longest first
+    # to the lane with the least so far (by the time each last took, where known), and scheduled before the unit
+    # tests, which fill in around them.
+    workers = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+    notebooks = sorted((i for i in items if _is_notebook(i)), key=_expected, reverse=True)
+    if workers and isinstance(workers, int) and workers > 1:
+        load = [0.0] * workers
+        for item in notebooks:
+            lane = load.index(min(load))
+            load[lane] += _expected(item)
+            item.add_marker(pytest.mark.xdist_group(f"notebooks-{lane}"))
+    items[:] = notebooks + [i for i in items if not _is_notebook(i)]
+
+
+def _expected(item) -> float:
+    meta = cache_dir() / Path(item.path).stem / "entry.json"
+    if meta.exists():
+        return json.loads(meta.read_text())["seconds"]
+    return EXPECTED_SECONDS.get(Path(item.path).stem, 30)
+
+
+# Seconds each notebook took in smoke on CI's 2 cores, one thread each; used to order a cold run.
+EXPECTED_SECONDS = {"21_xsum_t5_small": 200, "24_papers_llama3": 200, "22_dialogsum_flan_t5": 150,
+                    "23_alpaca_gpt2": 150, "25_agnews_distilbert": 100, "31_more_than_one_gpu": 70}
 
 
 def pytest_configure(config):

@@ -24,9 +24,9 @@ register(
     ),
     sizes={
         "smoke": Sizes(
-            train_examples=2000, eval_examples=400, max_steps=150, epochs=1, batch_size=16, grad_accum=1,
+            train_examples=2000, eval_examples=400, max_steps=100, epochs=1, batch_size=16, grad_accum=1,
             learning_rate=2e-3, max_source_len=128, max_target_len=0, max_new_tokens=0, logging_steps=10,
-            eval_batch_size=64,
+            eval_batch_size=64, qlora_max_steps=50,
         ),
         "t4": Sizes(
             train_examples=30000, eval_examples=None, max_steps=None, epochs=1, batch_size=32, grad_accum=1,

@@ -31,6 +31,7 @@ register(
             train_examples=2000, eval_examples=100, max_steps=400, epochs=1, batch_size=16, grad_accum=1,
             learning_rate=3e-3, max_source_len=192, max_target_len=64, max_new_tokens=64, logging_steps=10,
             group_by_length=False,  # batches mix task kinds (grouped by length, each batch is one kind)
+            qlora_max_steps=200,
         ),
         # GPT-2 trains in fp16 on a T4. Prompt up to 512 tokens, answer up to 256 (+ EOS): 768 of GPT-2's 1,024
         # positions; the reference model cards trained one epoch at lr 5e-4.

@@ -80,6 +80,9 @@ class Sizes:
     packing: bool = False  # causal cases: several prompt/answer pairs per row of max length (trl, padding-free)
     cpu_bf16: bool = False  # on a CPU with bf16 in hardware, train under bf16 autocast (adapters stay fp32)
     lora: LoraSpec | None = None  # a smaller adapter than the case's for this profile (None: the case's own)
+    # QLoRA's steps where they differ from LoRA's (None: the same). In smoke, on a CPU, QLoRA only shows that the
+    # 4-bit path runs (it is no faster there), so where no claim rests on it it trains fewer steps.
+    qlora_max_steps: int | None = None
 
 
 @dataclass(frozen=True)

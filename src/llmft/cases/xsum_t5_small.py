@@ -30,6 +30,7 @@ register(
         "smoke": Sizes(
             train_examples=2000, eval_examples=100, max_steps=250, epochs=1, batch_size=8, grad_accum=1,
             learning_rate=5e-3, max_source_len=512, max_target_len=48, max_new_tokens=48, logging_steps=10,
+            qlora_max_steps=125,
         ),
         # t5-small trains in fp16 on a T4 (training.training_precision); 512 input tokens, as t5-small was
         # pre-trained (the source project padded to 1024: the chapter measures what that costs).

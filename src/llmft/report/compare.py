@@ -41,6 +41,10 @@ class CaseResult:
             return None
         return self.payload["systems"].get(name, {}).get(self.metric[0])
 
+    def steps(self, method: str) -> int | None:
+        """Training steps of ``method`` ("lora", "qlora") in this run, or ``None``."""
+        return (self.payload or {}).get("training", {}).get(method, {}).get("steps") if self.ok else None
+
     def best_trivial(self) -> tuple[str, dict] | tuple[None, None]:
         """The trivial baseline (lead, constant, copy, majority) with the highest mean on the main metric."""
         found = [(TRIVIAL[k], self.system(k)) for k in TRIVIAL if self.system(k) is not None]
@@ -326,8 +330,13 @@ def case_lines(rows: list[CaseResult], profile: str) -> str:
                          f"baseline, {name}{above}")
         d = r.qlora_minus_lora()
         if d:
-            verdict = ("no detectable difference" if d["ci_low"] <= 0 <= d["ci_high"] else
-                       "QLoRA ahead" if d["ci_low"] > 0 else "LoRA ahead")
+            steps = (r.steps("lora"), r.steps("qlora"))
+            if steps[0] and steps[1] and steps[0] != steps[1]:
+                verdict = (f"QLoRA trained {steps[1]} steps to LoRA's {steps[0]} here, so this compares runs, "
+                           f"not the two methods")
+            else:  # one training run each: a difference between two runs is not a difference between methods
+                verdict = ("no detectable difference on these inputs (one run each)" if d["ci_low"] <= 0 <= d["ci_high"]
+                           else f"{'QLoRA' if d['ci_low'] > 0 else 'LoRA'} ahead on these inputs, one run each")
             parts.append(f"QLoRA − LoRA {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]: {verdict}")
         lines.append("- " + "; ".join(parts) + ".")
     return f"Read from the files of this run ('{profile}' profile):\n\n" + "\n".join(lines)

@@ -335,9 +335,13 @@ def train_qlora(run: Run, source, tokenizer, tokenized, output_dir: Path, aside=
     Returns the trained model, its :class:`TrainReport`, and the weights' memory of the fp32 and the 4-bit
     base (MiB), for the chapter's table.
     """
+    import dataclasses
+
     from llmft import models
     from llmft.models import adapters
 
+    if run.sizes.qlora_max_steps is not None:
+        run = dataclasses.replace(run, sizes=dataclasses.replace(run.sizes, max_steps=run.sizes.qlora_max_steps))
     base_4bit = models.load_model(run, source, quantization=models.qlora_quantization(run.device, run.case))
     footprint = {"fp32 base": models.load_model(run, source).get_memory_footprint() / 2**20,
                  "NF4 base": base_4bit.get_memory_footprint() / 2**20}

@@ -33,7 +33,7 @@ class PaperSettings:
 
 SETTINGS = {
     "smoke": PaperSettings(n_synthetic=22, max_pages=12, chunk_size=1500, overlap=200, per_chunk=8,
-                           fractions={"validation": 0.1, "test": 0.3}, packing_examples=24),
+                           fractions={"validation": 0.1, "test": 0.3}, packing_examples=16),
     "t4": PaperSettings(n_synthetic=0, max_pages=8, chunk_size=4000, overlap=400, per_chunk=5,
                         fractions={"validation": 0.1, "test": 0.25}, packing_examples=160),
     "full": PaperSettings(n_synthetic=0, max_pages=12, chunk_size=4000, overlap=400, per_chunk=5,
