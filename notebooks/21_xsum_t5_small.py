@@ -150,8 +150,10 @@ fig = plots.length_histogram({"prompt + article": prompt_lengths, "summary": sum
 # ## Zero-shot, and the baselines a tuned model must beat
 #
 # Zero-shot, we give the base model its own pre-training prefix, `summarize: `, and score what it writes.
-# Decoding is beam search with four beams (as T5's final results used {cite}`raffel2020t5`) and a mild
-# repetition penalty, the same for every system, so differences come from the weights alone.
+# Decoding is beam search with four beams (as T5's final results used {cite}`raffel2020t5`), a mild repetition
+# penalty, and no 3-token sequence twice in one summary (`case.decoding`, as BART's XSum settings
+# {cite}`fairseqbartsummarize`): the same for every system, so differences come from the weights alone. A
+# one-sentence summary never needs a phrase twice; the fluency check below still counts outputs that loop.
 #
 # Two **trivial baselines** need no model at all:
 # - **lead**: the article's first sentence. (In XSum the real first sentence *is* the summary and has been
@@ -500,4 +502,5 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 #
 # Cited on this page: LoRA {cite}`hu2021lora`, QLoRA {cite}`dettmers2023qlora`, T5 {cite}`raffel2020t5`,
 # XSum {cite}`narayan2018xsum`, the t5-small model cards {cite}`t5smallxsumcards`, the paired bootstrap
-# {cite}`koehn2004significance`, and faithfulness in XSum {cite}`maynez2020faithfulness`. Full entries are on the {doc}`../book/references` page.
+# {cite}`koehn2004significance`, BART's XSum decoding {cite}`fairseqbartsummarize`, and faithfulness in XSum
+# {cite}`maynez2020faithfulness`. Full entries are on the {doc}`../book/references` page.

@@ -24,6 +24,8 @@ register(
                   vocab_size=32128, feed_forward_proj="relu", tie_word_embeddings=True,
                   pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
         notes="Inputs up to 1024 tokens, as in the source project.",
+        # no 3-gram twice in a summary, as BART's XSum settings (fairseq's examples/bart/summarize.py)
+        decoding={"no_repeat_ngram_size": 3},
         chapter_ready=True,
     ),
     sizes={

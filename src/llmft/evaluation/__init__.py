@@ -70,7 +70,7 @@ def evaluate_seq2seq(model, tokenizer, evalset: EvalSet, run: Run, name: str) ->
     case, s = run.case, run.sizes
     prompts = [fit_prompt(case, r, tokenizer, s.max_source_len) for r in evalset.records]
     preds = generate(model, tokenizer, prompts, max_source_len=s.max_source_len, max_new_tokens=s.max_new_tokens,
-                     batch_size=s.eval_batch_size, desc=f"{name}: generating")
+                     batch_size=s.eval_batch_size, desc=f"{name}: generating", decoding=case.decoding)
     return score(name, preds, evalset, run)
 
 

@@ -17,15 +17,16 @@ DECODING = {"num_beams": 4, "do_sample": False, "repetition_penalty": 1.2}
 
 @torch.no_grad()
 def generate(model, tokenizer, prompts: list[str], *, max_source_len: int, max_new_tokens: int,
-             batch_size: int = 32, desc: str = "generating") -> list[str]:
-    """Outputs for ``prompts`` (beam search, :data:`DECODING`), in order."""
+             batch_size: int = 32, desc: str = "generating", decoding: dict | None = None) -> list[str]:
+    """Outputs for ``prompts`` (beam search, :data:`DECODING` updated with the case's ``decoding``), in order."""
+    settings = {**DECODING, **(decoding or {})}
     model.eval()
     device = next(p for p in model.parameters()).device
     outputs: list[str] = []
     for i in tqdm(range(0, len(prompts), batch_size), desc=desc, unit="batch"):
         enc = tokenizer(prompts[i : i + batch_size], max_length=max_source_len, truncation=True,
                         padding=True, return_tensors="pt").to(device)
-        ids = model.generate(**enc, max_new_tokens=max_new_tokens, **DECODING)
+        ids = model.generate(**enc, max_new_tokens=max_new_tokens, **settings)
         outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
     return outputs
 

@@ -46,7 +46,7 @@ class Summarizer:
         whole = len(self.tokenizer(case.format_prompt(record))["input_ids"])
         used = len(self.tokenizer(prompt, max_length=s.max_source_len, truncation=True)["input_ids"])
         [summary] = generate(self.model, self.tokenizer, [prompt], max_source_len=s.max_source_len,
-                             max_new_tokens=s.max_new_tokens, batch_size=1, desc="serving")
+                             max_new_tokens=s.max_new_tokens, batch_size=1, desc="serving", decoding=case.decoding)
         return Answer(summary, input_tokens=whole, used_tokens=used)
 
 
