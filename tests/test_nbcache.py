@@ -1,0 +1,103 @@
+"""The notebook cache of `make test` (tests/nbcache.py): what its content key covers, and the lanes it deals."""
+
+import json
+import shutil
+from pathlib import Path
+
+import nbcache
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_notebook_key_changes_with_the_notebook_the_package_and_the_settings(monkeypatch, tmp_path):
+    source = ROOT / "notebooks" / "13_measuring_text.ipynb"
+    shared = nbcache.shared_key()
+    key = nbcache.notebook_key(source, shared)
+    assert key == nbcache.notebook_key(source, nbcache.shared_key())  # stable
+    assert key != nbcache.notebook_key(ROOT / "notebooks" / "11_lora_from_scratch.ipynb", shared)
+    monkeypatch.setenv("LLMFT_PROFILE", "t4")
+    assert nbcache.shared_key() != shared  # a setting that changes what runs
+    monkeypatch.setenv("LLMFT_PROFILE", "smoke")  # as the autouse fixture set it
+    monkeypatch.setenv("LLMFT_RESULTS_DIR", str(tmp_path / "elsewhere"))
+    assert nbcache.shared_key() == shared  # a setting that only says where things go
+    # the package: a copy of src/llmft with one byte more gives another key
+    fake_root = tmp_path / "root"
+    shutil.copytree(ROOT / "src" / "llmft", fake_root / "src" / "llmft", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", fake_root / "pyproject.toml")
+    monkeypatch.setattr(nbcache, "ROOT", fake_root)
+    same = nbcache.shared_key()
+    (fake_root / "src" / "llmft" / "cases" / "spec.py").write_text(
+        (fake_root / "src" / "llmft" / "cases" / "spec.py").read_text() + "\n")
+    assert nbcache.shared_key() != same
+
+
+def test_the_comparison_chapter_is_also_keyed_on_the_results_it_reads(monkeypatch, tmp_path):
+    monkeypatch.setenv("LLMFT_RESULTS_DIR", str(tmp_path))
+    shared = "x"
+    reader = ROOT / "notebooks" / "26_cases_compared.ipynb"
+    case = ROOT / "notebooks" / "22_dialogsum_flan_t5.ipynb"
+    keys = (nbcache.notebook_key(reader, shared), nbcache.notebook_key(case, shared))
+    (tmp_path / "dialogsum-flan-t5").mkdir()
+    (tmp_path / "dialogsum-flan-t5" / "smoke.json").write_text(json.dumps({"created": "now"}))
+    assert nbcache.notebook_key(reader, shared) != keys[0]
+    assert nbcache.notebook_key(case, shared) == keys[1]
+
+
+class _Item:
+    def __init__(self, stem):
+        self.path = f"/x/{stem}.ipynb"
+        self.markers = []
+
+    def add_marker(self, marker):
+        self.markers.append(marker)
+
+
+def test_notebooks_are_dealt_to_lanes_longest_first(monkeypatch, tmp_path):
+    monkeypatch.setenv("LLMFT_NBCACHE", str(tmp_path))  # no cached times: the expected ones
+    items = [_Item(s) for s in ("13_measuring_text", "21_xsum_t5_small", "24_papers_llama3", "22_dialogsum_flan_t5",
+                                "23_alpaca_gpt2", "26_cases_compared")]
+
+    class Config:
+        class pluginmanager:  # noqa: N801
+            @staticmethod
+            def hasplugin(name):
+                return name == "xdist"
+
+        class hook:  # noqa: N801
+            @staticmethod
+            def pytest_deselected(items):
+                Config.deselected = items
+
+        @staticmethod
+        def getoption(name, default=None):
+            return {"notebooks": "early", "numprocesses": 2}.get(name, default)
+
+    nbcache.pytest_collection_modifyitems(Config, items)
+    assert [Path(i.path).stem for i in Config.deselected] == ["26_cases_compared"]
+    lanes = {}
+    for i in items:
+        lanes.setdefault(i.markers[0].kwargs.get("name") or i.markers[0].args[0], []).append(Path(i.path).stem)
+    assert len(lanes) == 2 and {"21_xsum_t5_small", "24_papers_llama3"} not in [set(v) for v in lanes.values()]
+    assert Path(items[0].path).stem in ("21_xsum_t5_small", "24_papers_llama3")  # the longest first
+
+
+def test_the_late_run_keeps_only_the_chapters_that_read_results():
+    items = [_Item("21_xsum_t5_small"), _Item("31_more_than_one_gpu"), _Item("26_cases_compared")]
+
+    class Config:
+        class pluginmanager:  # noqa: N801
+            @staticmethod
+            def hasplugin(name):
+                return False
+
+        class hook:  # noqa: N801
+            @staticmethod
+            def pytest_deselected(items):
+                pass
+
+        @staticmethod
+        def getoption(name, default=None):
+            return {"notebooks": "late"}.get(name, default)
+
+    nbcache.pytest_collection_modifyitems(Config, items)
+    assert sorted(Path(i.path).stem for i in items) == ["26_cases_compared", "31_more_than_one_gpu"]
