@@ -468,7 +468,7 @@ checked = claims.check(run, [
     claims.beats("LoRA", "zero-shot", gain, "ROUGE-L"),
     claims.beats("LoRA", best_trivial.name, over_trivial, "ROUGE-L"),
     claims.at_least("LoRA's share of real words", lora_fluency["real_word_share"], 0.95),
-    claims.at_most("LoRA's share of outputs with <unk>", lora_fluency["unk_share"], 0.0),
+    claims.at_most("LoRA's share of outputs with an unknown token", lora_fluency["unk_share"], 0.0),
     claims.at_most("LoRA's share of looping outputs", lora_fluency["loop_share"], 0.05),
 ])
 print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_dict()}).relative_to(run.results_dir.parent))

@@ -1,4 +1,5 @@
 import IPython.display
+import pytest
 
 from llmft.foundations.rouge import f1, tokenize
 from llmft.report.display import show_source
@@ -36,3 +37,25 @@ def test_text_table_is_captioned_without_an_index():
 
     html = text_table(pd.DataFrame({"text": ["a long story"], "label": ["World"]}), "made by X").to_html()
     assert "made by X" in html and "text-align: left" in html and ">0<" not in html
+
+
+def test_claims_are_asserted_on_the_books_data_and_stated_on_yours(monkeypatch):
+    from llmft.evaluation.metrics import Estimate, PairedComparison
+    from llmft.report import claims
+    from llmft.runtime import start
+
+    run = start("dialogsum-flan-t5", "smoke", quiet=True)
+    shown = []
+    win = PairedComparison(Estimate(0.2, 0.1, 0.3), 0.0, 1000)
+    loss = PairedComparison(Estimate(0.01, -0.05, 0.07), 0.4, 1000)
+    ok = claims.check(run, [claims.beats("LoRA", "zero-shot", win, "ROUGE-L")], show=shown.append)
+    assert ok.all_hold and ok.asserted and "+0.200 [+0.100, +0.300]" in ok.claims[0].evidence
+    failing = [claims.beats("LoRA", "lead", loss, "ROUGE-L"), claims.at_most("looping outputs", 0.06, 0.05)]
+    with pytest.raises(AssertionError, match="LoRA beats lead .*looping outputs is at most 5.0 % \\(6.0 %\\)"):
+        claims.check(run, failing, show=shown.append)
+    monkeypatch.setenv("LLMFT_DATA", "/some/folder")  # a reader's own files: stated, not asserted
+    stated = claims.check(run, failing, show=shown.append)
+    assert not stated.asserted and not stated.all_hold and "your own data" in stated.why
+    assert stated.as_dict()["claims"][1] == {"claim": "looping outputs is at most 5.0 %", "holds": False,
+                                             "evidence": "6.0 %"}
+    assert len(shown) == 3

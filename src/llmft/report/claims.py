@@ -36,8 +36,9 @@ class Claim:
 
 def beats(system: str, baseline: str, comparison: PairedComparison, metric: str) -> Claim:
     """``system`` beats ``baseline`` on ``metric``: the paired bootstrap's 95 % interval of the difference lies above 0."""
-    return Claim(f"{system} beats {baseline} ({metric})", comparison.diff.ci_low > 0,
-                 f"difference {comparison.diff} (paired bootstrap, 95 %)")
+    d = comparison.diff
+    return Claim(f"{system} beats {baseline} ({metric})", d.ci_low > 0,
+                 f"difference {d.mean:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}] (paired bootstrap, 95 %)")
 
 
 def at_least(what: str, value: float, bound: float, percent: bool = True) -> Claim:
