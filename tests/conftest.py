@@ -52,7 +52,7 @@ def tiny_run():
     run = start("dialogsum-flan-t5", "smoke", quiet=True)
     run.sizes = dataclasses.replace(run.sizes, train_examples=16, eval_examples=8, max_steps=4, batch_size=4,
                                     max_source_len=64, max_target_len=24, max_new_tokens=8, logging_steps=1,
-                                    bootstrap_samples=200)
+                                    bootstrap_samples=200, qlora_max_steps=None)
     return run
 
 
