@@ -175,7 +175,9 @@ class NotebookCache:
             f = ROOT / "_build" / "times" / f"{step}.txt"
             if f.exists():
                 rows.append({"what": f"{step} (make)", "how": "wall", "seconds": float(f.read_text().split()[0])})
-        rows += [json.loads(f.read_text()) for f in sorted(ROWS.glob("*.json"))]
+        order = {"unit": 0, "nb": 1, "book": 2, "wall": 3}
+        files = sorted(ROWS.glob("*.json"), key=lambda f: (order.get(f.stem.split("-")[0], 9), f.stem))
+        rows += [json.loads(f.read_text()) for f in files]
         tr = terminalreporter
         tr.section("time table (seconds)")
         width = max(len(r["what"]) for r in rows)
