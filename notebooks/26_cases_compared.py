@@ -85,7 +85,9 @@ display(text_table(compare.overview(rows), f"Results files of the '{profile}' pr
 # The cases use different metrics (ROUGE-L for the four generation tasks, accuracy for the classifier) and
 # different test sets, so a number from one case means nothing in another. What does carry over is the
 # *difference* each chapter measured on its own test inputs: the tuned model minus zero-shot, from a paired
-# bootstrap over the same inputs, with its 95 % interval.
+# bootstrap over the same inputs, with its 95 % interval. QLoRA − LoRA compares two training runs, one each; the
+# last column shows their steps, which differ where a chapter trained QLoRA for fewer steps (`smoke`, on a CPU,
+# where only case 4's claims rest on QLoRA), and then the column says nothing about the two methods.
 
 # %%
 display(text_table(compare.quality(rows), f"Main metric [95 % CI] on each case's test inputs; '{profile}' profile"))

@@ -157,7 +157,8 @@ def differences(rows: list[CaseResult]):
     for r in rows:
         out[label(r)] = {"metric": r.metric[1], "LoRA − zero-shot": _diff(r.gain("lora")) if r.ok else r.status,
                          "QLoRA − zero-shot": _diff(r.gain("qlora")) if r.ok else "–",
-                         "QLoRA − LoRA": _diff(r.qlora_minus_lora()) if r.ok else "–"}
+                         "QLoRA − LoRA": _diff(r.qlora_minus_lora()) if r.ok else "–",
+                         "steps, LoRA / QLoRA": f"{r.steps('lora') or '–'} / {r.steps('qlora') or '–'}" if r.ok else "–"}
     return _table(out)
 
 
