@@ -74,7 +74,7 @@ stage:
 times-reset:
 	@rm -rf $(TIMES)/install.txt $(TIMES)/standins.txt $(TIMES)/rows
 
-notebooks: times-reset install standins stage
+notebooks: times-reset install stage
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n $(JOBS) --dist loadgroup --notebooks early $(NBMAKE) \
 	  $(addprefix $(STAGE)/,$(NOTEBOOKS))
 	$(PYTEST) --notebooks late $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
@@ -87,7 +87,7 @@ book: notebooks
 # core, one thread each: pytest-xdist), then the chapters that read other chapters' results, then the book built from
 # their outputs. A notebook whose content key is unchanged since it last passed is restored, not re-executed
 # (tests/nbcache.py); a time table ends it.
-test: times-reset install lint standins stage
+test: times-reset install lint stage
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PYTEST) -n $(JOBS) --dist loadgroup --notebooks early --durations=5 \
 	  --durations-min=2 -m "not book" tests $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS))
 	$(PYTEST) --notebooks late --durations=5 $(NBMAKE) $(addprefix $(STAGE)/,$(NOTEBOOKS)) tests/book

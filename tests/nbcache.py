@@ -5,16 +5,23 @@ execution cache does for a book:
 
 * Each staged notebook gets a **content key**: its own source, every file of ``src/llmft``, ``pyproject.toml``
   (the pins), whether the CPU computes bf16 in hardware (case 4 trains under bf16 autocast where it does), and the
-  ``LLMFT_*`` settings that choose profile, data and models. Notebooks that read other chapters' results
-  (:data:`READS_RESULTS`) are also keyed on every file under the results folder when they start.
+  ``LLMFT_*`` settings that choose profile, data and models. Notebooks that read other chapters' results are also
+  keyed on what they read, as it is when they start (:data:`LATE`: the whole results folder; :data:`AFTER`: one
+  file).
 * After a notebook passes, its executed copy and the results files it wrote are stored under the key
   (``$LLMFT_NBCACHE``, default ``_build/notebook-cache``). A later run with the same key restores both and skips
   the notebook; anything else runs it. A notebook that fails stores nothing.
-* ``--notebooks early`` keeps the notebooks that read no other chapter's results (they may run side by side, with
-  pytest-xdist); ``--notebooks late`` keeps only those that do (:data:`READS_RESULTS`), for a second run after them.
-* At the end, a table of times: install and stand-ins (from ``_build/times/*.txt``, written by the Makefile),
-  unit tests, each notebook (run or cached, with the time of the run that made the cached copy), the book build,
-  and each pytest run's wall time. The rows of both runs of ``make test`` are kept in ``_build/times/rows/``.
+* ``--notebooks early`` keeps every notebook but the comparison chapter (:data:`LATE`): they run side by side, one
+  lane per pytest-xdist worker. A chapter that reads one other chapter's results (:data:`AFTER`) runs in that
+  chapter's lane, after it. ``--notebooks late`` keeps only :data:`LATE`, for a second run after the first.
+* **Stand-ins are built in the lanes**: before a case chapter runs, its offline model (the registry's
+  ``standin``) is built if the cache lacks it, with one torch thread (as ``python -m llmft.models.standins``
+  builds it: the same weights), so the builds overlap the other lane's notebooks instead of running before all
+  of them. A lane's expected time counts the builds its chapters will need.
+* At the end, a table of times: install (from ``_build/times/install.txt``, written by the Makefile), each
+  stand-in built, unit tests, each notebook (run or cached, with the time of the run that made the cached copy),
+  the book build, and each pytest run's wall time. The rows of both runs of ``make test`` are kept in
+  ``_build/times/rows/``.
 
 ``.ci/run`` deletes the cache first, so CI always executes every notebook.
 """
@@ -31,8 +38,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Notebooks that read the results other chapters wrote: keyed on the results folder as it is when they start.
-READS_RESULTS = ("26_cases_compared", "31_more_than_one_gpu")
+# Notebooks that read the results other chapters wrote, keyed on those results as they are when they start: the
+# comparison chapter reads every case's (it runs last, keyed on the whole results folder); chapter 31 reads case 2's
+# results file only, and runs in case 2's lane right after it.
+LATE = ("26_cases_compared",)
+AFTER = {"31_more_than_one_gpu": ("22_dialogsum_flan_t5", "dialogsum-flan-t5/smoke.json")}
 # Settings that only say where things go: not part of a notebook's content.
 PLACES = {"LLMFT_CACHE", "LLMFT_RESULTS_DIR", "LLMFT_NBCACHE", "LLMFT_REQUIRE_BROWSER"}
 
@@ -72,8 +82,11 @@ def shared_key() -> str:
 def notebook_key(source: Path, shared: str) -> str:
     h = hashlib.sha256(shared.encode())
     h.update((ROOT / "notebooks" / source.name).read_bytes())
-    if source.stem in READS_RESULTS:
+    if source.stem in LATE:
         _hash_tree(h, results_dir())
+    if source.stem in AFTER:
+        read = results_dir() / AFTER[source.stem][1]
+        h.update(read.read_bytes() if read.exists() else b"missing")
     return h.hexdigest()[:16]
 
 
@@ -123,6 +136,7 @@ class NotebookCache:
             seconds = json.loads(meta.read_text())["seconds"]
             _row(f"nb-{path.stem}", path.stem, "cached", seconds)
             pytest.skip(f"unchanged since it last passed (key {key}, ran in {seconds:.0f} s): outputs restored")
+        _build_standin(path.stem)
         self.before[path.stem] = _snapshot()
         self.started[path.stem] = time.perf_counter()
 
@@ -171,11 +185,11 @@ class NotebookCache:
                 _row(f"{key}-{phase}", label, "ran", self.seconds[key])
         _row(f"wall-{phase}", f"pytest wall time ({phase} run)", "wall", time.perf_counter() - self.wall_start)
         rows = []
-        for step in ("install", "standins"):
+        for step in ("install", "standins"):  # standins.txt: `make standins`, where it ran before the tests
             f = ROOT / "_build" / "times" / f"{step}.txt"
             if f.exists():
                 rows.append({"what": f"{step} (make)", "how": "wall", "seconds": float(f.read_text().split()[0])})
-        order = {"unit": 0, "nb": 1, "book": 2, "wall": 3}
+        order = {"standin": 0, "unit": 1, "nb": 2, "book": 3, "wall": 4}
         files = sorted(ROWS.glob("*.json"), key=lambda f: (order.get(f.stem.split("-")[0], 9), f.stem))
         rows += [json.loads(f.read_text()) for f in files]
         tr = terminalreporter
@@ -200,35 +214,88 @@ def pytest_collection_modifyitems(config, items):
         return
     keep, drop = [], []
     for item in items:
-        late = _is_notebook(item) and Path(item.path).stem in READS_RESULTS
+        late = _is_notebook(item) and Path(item.path).stem in LATE
         (keep if (phase == "late") == late or not _is_notebook(item) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     # Side by side (pytest-xdist, --dist loadgroup): the notebooks are dealt to one lane per worker, longest first
-    # to the lane with the least so far (by the time each last took, where known), and scheduled before the unit
-    # tests, which fill in around them.
+    # to the lane with the least so far (by the time each last took, where known, plus the stand-in builds it will
+    # need), and scheduled before the unit tests, which fill in around them. A chapter of AFTER rides with the
+    # chapter it reads, after it.
+    notebooks = {Path(i.path).stem: i for i in items if _is_notebook(i)}
+    chains = [[item] + [notebooks[s] for s, (first, _) in AFTER.items() if first == stem and s in notebooks]
+              for stem, item in notebooks.items() if not (stem in AFTER and AFTER[stem][0] in notebooks)]
+    chains.sort(key=lambda chain: sum(_expected(i) for i in chain), reverse=True)
     workers = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
-    notebooks = sorted((i for i in items if _is_notebook(i)), key=_expected, reverse=True)
     if workers and isinstance(workers, int) and workers > 1:
         load = [0.0] * workers
-        for item in notebooks:
+        for chain in chains:
             lane = load.index(min(load))
-            load[lane] += _expected(item)
-            item.add_marker(pytest.mark.xdist_group(f"notebooks-{lane}"))
-    items[:] = notebooks + [i for i in items if not _is_notebook(i)]
+            load[lane] += sum(_expected(i) for i in chain)
+            for item in chain:
+                item.add_marker(pytest.mark.xdist_group(f"notebooks-{lane}"))
+    items[:] = [i for chain in chains for i in chain] + [i for i in items if not _is_notebook(i)]
 
 
 def _expected(item) -> float:
-    meta = cache_dir() / Path(item.path).stem / "entry.json"
+    """Seconds a notebook is expected to take: as long as its cached copy took, else as measured on CI (with its
+    stand-in's build: a cold run builds them all)."""
+    stem = Path(item.path).stem
+    meta = cache_dir() / stem / "entry.json"
     if meta.exists():
         return json.loads(meta.read_text())["seconds"]
-    return EXPECTED_SECONDS.get(Path(item.path).stem, 30)
+    from llmft.models.standins.__main__ import MEASURED_SECONDS
+
+    reference = _standin(stem) if stem not in AFTER else None  # a chapter of AFTER finds its case's model built
+    build = MEASURED_SECONDS.get(reference.rpartition(":")[2], 0) if reference else 0
+    return EXPECTED_SECONDS.get(stem, 30) + build
 
 
-# Seconds each notebook took in smoke on CI's 2 cores, one thread each; used to order a cold run.
-EXPECTED_SECONDS = {"21_xsum_t5_small": 200, "24_papers_llama3": 200, "22_dialogsum_flan_t5": 150,
-                    "23_alpaca_gpt2": 150, "25_agnews_distilbert": 100, "31_more_than_one_gpu": 70}
+# Seconds each notebook took in smoke on CI's 2 cores, one thread each, two lanes side by side (2026-12-04); used
+# to deal the lanes of a cold run.
+EXPECTED_SECONDS = {"21_xsum_t5_small": 480, "24_papers_llama3": 530, "22_dialogsum_flan_t5": 320,
+                    "23_alpaca_gpt2": 290, "25_agnews_distilbert": 130, "31_more_than_one_gpu": 100}
+
+
+def _standin(stem: str) -> str | None:
+    """The offline model (registry ``"module:function"``) that chapter ``stem`` loads in the smoke profile, or None:
+    a case chapter's stem is its number and case key (``21_xsum_t5_small``); chapters of AFTER use their case's."""
+    if os.environ.get("LLMFT_PROFILE", "smoke") != "smoke" or os.environ.get("LLMFT_MODEL"):
+        return None
+    from llmft.cases import REGISTRY
+
+    stem = AFTER.get(stem, (stem,))[0]
+    registered = REGISTRY.get(stem.partition("_")[2].replace("_", "-"))
+    return registered.standin if registered else None
+
+
+def _build_standin(stem: str) -> None:
+    """Build the stand-in chapter ``stem`` needs, if the cache lacks it, with one torch thread (a row of the time
+    table when it was built here). A lock file keeps two lanes from building the same one."""
+    reference = _standin(stem)
+    if reference is None:
+        return
+    import fcntl
+
+    import torch
+
+    from llmft.cache import cache_root
+    from llmft.cases import resolve
+
+    name = reference.rpartition(":")[2]
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with open(cache_root() / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        threads, built = torch.get_num_threads(), []
+        torch.set_num_threads(1)
+        t0 = time.perf_counter()
+        try:
+            resolve(reference)(log=built.append)
+        finally:
+            torch.set_num_threads(threads)
+    if not any(line.startswith("Using the cached") for line in built):
+        _row(f"standin-{name}", f"stand-in {name} (built before {stem})", "ran", time.perf_counter() - t0)
 
 
 def pytest_configure(config):

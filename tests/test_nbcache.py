@@ -52,10 +52,53 @@ class _Item:
         self.markers.append(marker)
 
 
+def test_chapter_31_is_keyed_on_case_2s_results_file_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("LLMFT_RESULTS_DIR", str(tmp_path))
+    reader = ROOT / "notebooks" / "31_more_than_one_gpu.ipynb"
+    before = nbcache.notebook_key(reader, "x")
+    (tmp_path / "xsum-t5-small").mkdir()
+    (tmp_path / "xsum-t5-small" / "smoke.json").write_text("{}")  # another case's results: not read
+    assert nbcache.notebook_key(reader, "x") == before
+    (tmp_path / "dialogsum-flan-t5").mkdir()
+    (tmp_path / "dialogsum-flan-t5" / "smoke.json").write_text("{}")
+    assert nbcache.notebook_key(reader, "x") != before
+
+
+def test_each_case_chapter_names_its_stand_in(monkeypatch):
+    assert nbcache._standin("21_xsum_t5_small").endswith(":t5_small_standin")
+    assert nbcache._standin("22_dialogsum_flan_t5").endswith(":t5_standin")
+    assert nbcache._standin("31_more_than_one_gpu") == nbcache._standin("22_dialogsum_flan_t5")  # case 2's model
+    assert nbcache._standin("13_measuring_text") is None
+    monkeypatch.setenv("LLMFT_PROFILE", "t4")  # real models: nothing to build
+    assert nbcache._standin("21_xsum_t5_small") is None
+
+
+def test_a_stand_in_is_built_once_with_one_thread_and_timed(monkeypatch, tmp_path):
+    import sys
+
+    import torch
+
+    (tmp_path / "fake_standin.py").write_text(
+        "import torch\nCALLS = []\n"
+        "def build(log=print):\n"
+        "    CALLS.append(torch.get_num_threads())\n"
+        "    log('Using the cached x' if len(CALLS) > 1 else 'x ready in 1 s')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(nbcache, "_standin", lambda stem: "fake_standin:build")
+    monkeypatch.setattr(nbcache, "ROWS", tmp_path / "rows")
+    threads = torch.get_num_threads()
+    nbcache._build_standin("21_xsum_t5_small")
+    nbcache._build_standin("21_xsum_t5_small")
+    assert sys.modules["fake_standin"].CALLS == [1, 1]  # one thread, as `python -m llmft.models.standins`
+    assert torch.get_num_threads() == threads  # and the worker's threads back
+    rows = [json.loads(f.read_text()) for f in (tmp_path / "rows").glob("*.json")]
+    assert len(rows) == 1 and rows[0]["what"] == "stand-in build (built before 21_xsum_t5_small)"
+
+
 def test_notebooks_are_dealt_to_lanes_longest_first(monkeypatch, tmp_path):
     monkeypatch.setenv("LLMFT_NBCACHE", str(tmp_path))  # no cached times: the expected ones
-    items = [_Item(s) for s in ("13_measuring_text", "21_xsum_t5_small", "24_papers_llama3", "22_dialogsum_flan_t5",
-                                "23_alpaca_gpt2", "26_cases_compared")]
+    items = [_Item(s) for s in ("13_measuring_text", "31_more_than_one_gpu", "21_xsum_t5_small", "24_papers_llama3",
+                                "22_dialogsum_flan_t5", "23_alpaca_gpt2", "26_cases_compared")]
 
     class Config:
         class pluginmanager:  # noqa: N801
@@ -77,11 +120,13 @@ def test_notebooks_are_dealt_to_lanes_longest_first(monkeypatch, tmp_path):
     lanes = {}
     for i in items:
         lanes.setdefault(i.markers[0].kwargs.get("name") or i.markers[0].args[0], []).append(Path(i.path).stem)
-    assert len(lanes) == 2 and {"21_xsum_t5_small", "24_papers_llama3"} not in [set(v) for v in lanes.values()]
-    assert Path(items[0].path).stem in ("21_xsum_t5_small", "24_papers_llama3")  # the longest first
+    assert len(lanes) == 2
+    assert Path(items[0].path).stem == "21_xsum_t5_small"  # the longest first (its stand-in's build included)
+    lane = next(v for v in lanes.values() if "22_dialogsum_flan_t5" in v)  # 31 reads case 2: same lane, after it
+    assert lane.index("31_more_than_one_gpu") == lane.index("22_dialogsum_flan_t5") + 1
 
 
-def test_the_late_run_keeps_only_the_chapters_that_read_results():
+def test_the_late_run_keeps_only_the_comparison_chapter():
     items = [_Item("21_xsum_t5_small"), _Item("31_more_than_one_gpu"), _Item("26_cases_compared")]
 
     class Config:
@@ -100,4 +145,4 @@ def test_the_late_run_keeps_only_the_chapters_that_read_results():
             return {"notebooks": "late"}.get(name, default)
 
     nbcache.pytest_collection_modifyitems(Config, items)
-    assert sorted(Path(i.path).stem for i in items) == ["26_cases_compared", "31_more_than_one_gpu"]
+    assert [Path(i.path).stem for i in items] == ["26_cases_compared"]
