@@ -400,7 +400,7 @@ fig = plots.precision_panels(
 # ## A JSON API
 #
 # `llmft serve` loads the base model and the adapter once, when the server starts (FastAPI's lifespan), and
-# serves two endpoints on 127.0.0.1, with OpenAPI docs at `/docs`:
+# serves two endpoints on 127.0.0.1 (OpenAPI docs at `/docs` when started with `--docs`):
 #
 # - `GET /health`: the model, adapter, device and precision loaded, and the position limit;
 # - `POST /generate` with `{"instruction": ..., "input": ..., "max_new_tokens": 64, "temperature": 0}`:
@@ -408,8 +408,9 @@ fig = plots.precision_panels(
 #
 # Generation runs in a worker thread, one request at a time behind a lock, so `/health` answers while a long
 # generation runs. Bad requests get a 422 that names the field and the reason: a missing or empty
-# instruction, numbers out of range or of the wrong type, a body that is not JSON, and a prompt whose tokens
-# plus `max_new_tokens` exceed the 1,024 positions. In a terminal:
+# instruction, numbers out of range or of the wrong type, and a prompt whose tokens plus `max_new_tokens`
+# exceed the 1,024 positions; a body that is not JSON gets a 400 that says why. Size and time limits, and how
+# to expose a server safely, are in {doc}`../book/running`. In a terminal:
 #
 # ```bash
 # # the base model plus the chapter's adapter

@@ -100,11 +100,12 @@ def test_bad_requests_get_422_naming_the_field_and_why(client, body, field, reas
     assert r.status_code == 422 and detail.startswith(field) and reason in detail, detail
 
 
-@pytest.mark.parametrize("raw, reason", [(b"not json", "not valid JSON"), (b'["instruction"]', "JSON object"),
-                                         (b'{"instruction": "hi"', "not valid JSON")])
-def test_non_json_bodies_get_422(client, raw, reason):
+@pytest.mark.parametrize("raw, status, reason", [(b"not json", 400, "not valid JSON"),
+                                                 (b'["instruction"]', 422, "JSON object"),
+                                                 (b'{"instruction": "hi"', 400, "not valid JSON")])
+def test_bodies_that_are_not_a_json_object_are_refused(client, raw, status, reason):
     r = client.post("/generate", content=raw, headers={"content-type": "application/json"})
-    assert r.status_code == 422 and reason in r.json()["detail"]
+    assert r.status_code == status and reason in r.json()["detail"]
 
 
 def test_prompt_plus_new_tokens_must_fit_the_positions(client):
@@ -120,12 +121,15 @@ def test_prompt_plus_new_tokens_must_fit_the_positions(client):
     assert huge.status_code == 422 and detail.startswith("input") and "the prompt has 211 tokens" in detail
 
 
-def test_openapi_docs_describe_the_endpoints(client):
-    spec = client.get("/openapi.json").json()
-    assert {"/generate", "/health"} <= set(spec["paths"])
-    fields = spec["components"]["schemas"]["GenerateRequest"]["properties"]
-    assert fields["max_new_tokens"]["maximum"] == MAX_NEW_TOKENS and "instruction" in fields
-    assert client.get("/docs").status_code == 200
+def test_openapi_docs_describe_the_endpoints_when_asked_for(client):
+    for path in ("/docs", "/redoc", "/openapi.json"):  # off by default: Swagger UI's script comes from a CDN
+        assert client.get(path).status_code == 404
+    with TestClient(create_api(EchoEngine, about=ABOUT, docs=True)) as c:
+        spec = c.get("/openapi.json").json()
+        assert {"/generate", "/health"} <= set(spec["paths"])
+        fields = spec["components"]["schemas"]["GenerateRequest"]["properties"]
+        assert fields["max_new_tokens"]["maximum"] == MAX_NEW_TOKENS and "instruction" in fields
+        assert c.get("/docs").status_code == 200
 
 
 def _post(base, body, timeout=30):
@@ -229,4 +233,7 @@ def test_command_line_serves_the_api_on_loopback(monkeypatch):
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
     assert cli.main(["serve", "--case", "alpaca-gpt2", "--profile", "smoke"]) == 0
     assert seen["host"] == "127.0.0.1" and seen["workers"] == 1
-    assert {"/generate", "/health"} <= {r.path for r in seen["app"].routes}
+    assert seen["limit_concurrency"] and seen["timeout_keep_alive"] and seen["http"].__name__ == "GuardedH11"
+    guarded = seen["app"]
+    assert guarded.hosts == {"127.0.0.1", "localhost", "::1"} and guarded.api_key is None
+    assert {"/generate", "/health"} <= {r.path for r in guarded.app.routes}

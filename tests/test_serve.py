@@ -71,7 +71,7 @@ def test_json_api(client):
     (json.dumps({"text": ""}).encode(), 422, "empty"),
     (json.dumps({"text": "x" * 501}).encode(), 413, "limit is 500"),
     (b'{"text": "\xff\xfe"}', 400, "UTF-8"),
-    (b"not json", 400, "not JSON"),
+    (b"not json", 400, "not valid JSON (Expecting value at character 0). Send an object such as {\"text\""),
     (json.dumps({"text": 5}).encode(), 422, 'string field "text"'),
     (json.dumps(["text"]).encode(), 422, 'string field "text"'),
 ])
@@ -81,11 +81,14 @@ def test_json_api_rejects_bad_requests(client, body, status, message):
 
 
 @contextlib.contextmanager
-def live(app):
-    """``app`` served by uvicorn on a free loopback port in a thread; yields its base URL."""
+def live(app, limits=None):
+    """``app`` served by uvicorn on a free loopback port in a thread, with the options ``llmft serve`` uses
+    (:func:`llmft.serve.guard.uvicorn_options`); yields its base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    from llmft.serve.guard import Limits, uvicorn_options
+
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options("127.0.0.1", 0, limits or Limits())))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
