@@ -5,8 +5,10 @@ No GPT-2 weights ship on PyPI, so ``smoke`` builds a model of the same class: a 
 trained here (like GPT-2's: every byte representable, one special token ``<|endoftext|>`` that is BOS, EOS and
 UNK at once, **no pad token**), GPT-2's 1,024 positions and tied input/output embeddings, at a few million
 parameters. It pre-trains on plain text of a small world (:func:`llmft.data.synthetic.alpaca.pretraining_documents`),
-documents joined by ``<|endoftext|>`` and cut into fixed-length blocks, as GPT-2 was trained on web text. It
-has never seen Alpaca's template: following an instruction, and stopping, is what the chapter's LoRA teaches.
+several documents to a page (as a web page holds several pieces), pages joined by ``<|endoftext|>`` and cut
+into fixed-length blocks, as GPT-2 was trained on web text. So, as GPT-2, it rarely ends a text right after a
+short answer: it runs on. It has never seen Alpaca's template: following an instruction, and stopping after the
+answer, is what the chapter's LoRA teaches.
 Cached on disk like the T5 stand-ins, keyed by the spec and the code that makes its data.
 """
 
@@ -35,6 +37,7 @@ class GPT2StandinSpec:
     n_positions: int = 1024  # as GPT-2: prompt + answer must fit in 1,024 positions
     documents: int = 12000
     block: int = 128  # tokens per pre-training sequence
+    docs_per_page: tuple[int, int] = (3, 8)  # documents on one page (EOS only between pages)
     pretrain_steps: int = 500
     pretrain_batch: int = 32
     pretrain_lr: float = 3e-3
@@ -67,6 +70,20 @@ def train_byte_bpe(texts: list[str], vocab_size: int):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer)
     return GPT2TokenizerFast(tokenizer_object=tok, bos_token=EOS, eos_token=EOS, unk_token=EOS)
+
+
+def pages(docs: list[str], spec: GPT2StandinSpec) -> list[str]:
+    """The documents, several to a page (``spec.docs_per_page``), separated by a blank line: GPT-2's web text ends
+    a page, not every short piece, with ``<|endoftext|>``."""
+    import random
+
+    r = random.Random(spec.seed + 31)
+    out, i = [], 0
+    while i < len(docs):
+        k = r.randint(*spec.docs_per_page)
+        out.append("\n\n".join(docs[i : i + k]))
+        i += k
+    return out
 
 
 def build_gpt2(spec: GPT2StandinSpec, tokenizer):
@@ -114,7 +131,7 @@ def gpt2_standin(spec: GPT2StandinSpec | None = None, cache: Path | None = None,
         # The tokenizer also sees Alpaca's two templates once: GPT-2's tokenizer knows English words such as
         # "Instruction"; the model itself never trains on the template.
         tokenizer = train_byte_bpe(docs + [alpaca.PROMPT_INPUT, alpaca.PROMPT_NO_INPUT], spec.vocab_size)
-        ids = [i for d in docs for i in tokenizer(d + EOS)["input_ids"]]
+        ids = [i for page in pages(docs, spec) for i in tokenizer(page + EOS)["input_ids"]]
         n = len(ids) // spec.block
         blocks = torch.tensor(ids[: n * spec.block]).view(n, spec.block)
         model = build_gpt2(spec, tokenizer)
