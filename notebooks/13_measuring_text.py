@@ -158,15 +158,18 @@ pitfalls = pd.DataFrame([
     ("newlines removed before ROUGE-Lsum", "ROUGE-Lsum", corpus(one_line, rouge.rouge, "rougeLsum")),
     ("ROUGE-L (for comparison)", "ROUGE-L", corpus(one_line, rouge.rouge, "rougeL")),
 ], columns=["setting", "metric", "mean F1"]).set_index(["metric", "setting"])
-pitfalls.round(4)
+pitfalls.style.format(precision=4).set_caption(f"One set of {len(pairs)} synthetic pairs, scored seven ways")
 
 # %%
 p = pitfalls["mean F1"]
 assert p[("ROUGE-1", "split on spaces, keep case and punctuation")] < p[("ROUGE-1", "no stemming")] < p[("ROUGE-1", "reference setting")]
 assert abs(p[("ROUGE-Lsum", "newlines removed before ROUGE-Lsum")] - p[("ROUGE-L", "ROUGE-L (for comparison)")]) < 1e-12
+tokenization = 100 * (p[("ROUGE-1", "no stemming")] - p[("ROUGE-1", "split on spaces, keep case and punctuation")])
+stemming = 100 * (p[("ROUGE-1", "reference setting")] - p[("ROUGE-1", "no stemming")])
+print(f"Tokenization moved ROUGE-1 by {tokenization:.1f} points here (x100 scale); stemming by {stemming:.1f}.")
 
 # %% [markdown]
-# - **Tokenization** moved ROUGE-1 by almost 9 points here; **stemming** by much less, because these
+# - **Tokenization** moved ROUGE-1 by the most here (the line above); **stemming** by much less, because these
 #   synthetic texts repeat the same word forms. Either can move every system's score: compare only numbers
 #   computed the same way.
 # - **ROUGE-Lsum without newlines is just ROUGE-L**: the package only sees sentences on separate lines.
@@ -204,6 +207,15 @@ study
 # improvement most of the time, and with 500 every time. Note the first row: with a single document every
 # resample is the same document, the interval collapses to a point, and the test claims certainty whenever
 # B wins that one document. A bootstrap cannot make a tiny sample informative.
+#
+# Two things the interval is not. It covers **the sampling of test documents only**: each system was trained
+# once, and another training seed would give another model. "B beats A" from one run each reads "on this test
+# set, one training run each"; a claim about two *training methods* needs several seeds (at least three) per
+# method. And the share of resamples in which B does not win is not a p-value (the resamples are centred on the
+# observed difference, not on "no difference"). The book's $p$ comes from a test centred on the null hypothesis,
+# **paired approximate randomization** {cite}`berg2012empirical`: if A and B were interchangeable, swapping an
+# example's two scores would change nothing, so swap each pair at random 1,000 times and count how often the mean
+# difference is at least the observed one.
 
 # %%
 assert study.loc[5, "wrong winner"] > 0.2 and study.loc[500, "wrong winner"] < 0.02
@@ -214,7 +226,36 @@ assert study.loc[5, "paired bootstrap finds B better"] < study.loc[100, "paired 
 # The functions the case chapters use are short:
 
 # %%
-show_source(metrics.bootstrap_ci, metrics.paired_bootstrap)
+show_source(metrics.bootstrap_ci, metrics.paired_bootstrap, metrics.paired_randomization)
+
+# %% [markdown]
+# ## Several references per input
+#
+# DialogSum's test split has three human summaries per dialogue, and case 2 scores an output against all of
+# them. There are three ways to turn three scores into one, and they give different numbers for the same output:
+# the **max** (the best-matching reference: what case 2 and most libraries report), the **mean**, and
+# **jackknifing**, the ROUGE paper's procedure {cite}`lin2004rouge`: with $k$ references, take the max over each
+# of the $k$ subsets of $k-1$ references and average those, so that a system is scored as a human reference
+# would be against the other humans. Here is one made-up output against three references:
+
+# %%
+references = ["#Person1# asks #Person2# when the train to Leeds leaves.",
+              "#Person2# tells #Person1# that the Leeds train leaves at noon.",
+              "#Person1# wants to travel to Leeds and checks the timetable."]
+output = "#Person1# asks when the train to Leeds leaves."
+each = [rouge.rouge(r, output)["rougeL"].fmeasure for r in references]
+jackknife = np.mean([max(each[:i] + each[i + 1:]) for i in range(len(each))])
+multi = pd.DataFrame({"ROUGE-L F1": {"reference 1": each[0], "reference 2": each[1], "reference 3": each[2],
+                                     "max (best match)": max(each), "mean": np.mean(each),
+                                     "jackknife (mean of max over each 2 of 3)": jackknife}})
+assert max(each) >= jackknife >= np.mean(each)
+multi.style.format("{:.3f}").set_caption("One output, three references: three ways to combine")
+
+# %% [markdown]
+# The max is never below the jackknifed score, which is never below the mean. So a score against the best of
+# three references is **not comparable** with a published single-reference figure, nor with one that averaged
+# or jackknifed: compare only numbers computed the same way, and say which way a table uses (case 2's tables
+# say "best of the references").
 
 # %% [markdown]
 # ## Classification: accuracy, macro-F1, the confusion matrix
@@ -269,6 +310,10 @@ assert skew.iloc[0, 0] > 0.85 and skew.iloc[0, 1] < 0.3
 #   only scores computed the same way, and give ROUGE-Lsum its newlines.
 # - Small test sets name the wrong winner often; report bootstrap intervals and compare systems with a
 #   paired test on the same examples, and never trust an interval from a handful of them.
+# - An interval or a p-value covers the test inputs, not training seeds: one run each says "on this test set,
+#   one training run each".
+# - With several references per input, the best match (max) scores higher than the average: compare such
+#   scores only with scores computed the same way.
 # - On skewed classes accuracy flatters a useless model; macro-F1 and the confusion matrix do not.
 #
 # ## Exercises
@@ -285,5 +330,7 @@ assert skew.iloc[0, 0] > 0.85 and skew.iloc[0, 1] < 0.3
 #
 # ## References
 #
-# Cited on this page: ROUGE {cite}`lin2004rouge` and the paired bootstrap {cite}`koehn2004significance`.
+# Cited on this page: ROUGE {cite}`lin2004rouge`, the bootstrap {cite}`efron1993introduction`, the paired bootstrap
+# {cite}`koehn2004significance`, approximate randomization {cite}`berg2012empirical`, and Porter's stemmer
+# {cite}`porter1980algorithm`.
 # Full entries are on the {doc}`../book/references` page.

@@ -98,4 +98,12 @@ def test_several_references_take_the_best_as_rouge_score_does():
 
 def test_p_value_is_shown_with_its_resolution():
     assert metrics.paired_bootstrap([0.0] * 50, [1.0] * 50, samples=1000).p_text == "< 0.001"
-    assert metrics.paired_bootstrap([1.0] * 50, [0.0] * 50, samples=1000).p_text == "1.000"
+    assert metrics.paired_bootstrap([1.0] * 50, [0.0] * 50, samples=1000).p_text == "= 1.000"
+
+
+def test_the_randomization_p_value_is_the_chance_of_doing_as_well_by_swapping():
+    # three pairs, B ahead by 1 on each: swapping at random gives a mean of at least 1 only when no pair is
+    # swapped, with probability 1/8
+    p = metrics.paired_randomization([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], samples=4000, seed=1)
+    assert abs(p - 0.125) < 0.02
+    assert metrics.paired_randomization([0.0] * 40, [0.0] * 40) == 1.0  # no difference: no evidence

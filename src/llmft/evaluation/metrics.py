@@ -70,17 +70,19 @@ def bootstrap_ci(values, samples: int = 1000, seed: int = 0, level: float = 0.95
 
 @dataclass(frozen=True)
 class PairedComparison:
-    """B minus A on the same examples."""
+    """B minus A on the same examples: the difference with its paired-bootstrap interval, and ``p_value`` from a
+    paired approximate randomization test (:func:`paired_randomization`). Both cover the sampling of the test
+    inputs only, for one training run of each system: not the variation between training seeds."""
 
     diff: Estimate
-    p_value: float  # share of resamples in which B does not beat A: a one-sided bootstrap p-value
+    p_value: float  # one-sided: how often a random relabelling of each pair does at least as well as B - A
     samples: int = 1000
 
     @property
     def p_text(self) -> str:
-        """The p-value as a page shows it: ``< 0.001`` rather than ``0.000`` (its resolution is 1/samples)."""
-        floor = 1 / self.samples
-        return f"< {floor:g}" if self.p_value < floor else f"{self.p_value:.3f}"
+        """``= 0.012``, or ``< 0.001`` at the test's resolution (1 / (samples + 1)): read as "p = 0.012"."""
+        floor = 1 / (self.samples + 1)
+        return f"< {1 / self.samples:g}" if self.p_value <= floor else f"= {self.p_value:.3f}"
 
     @property
     def b_better(self) -> bool:
@@ -90,15 +92,28 @@ class PairedComparison:
         return {**self.diff.as_dict(), "p_value": self.p_value}
 
 
+def paired_randomization(a, b, samples: int = 1000, seed: int = 0) -> float:
+    """One-sided p-value of "B beats A" by paired approximate randomization (Berg-Kirkpatrick et al., 2012):
+    under the null hypothesis each example's two scores are exchangeable, so swap them at random (flip the sign of
+    each difference) ``samples`` times and count how often the mean difference is at least the observed one;
+    ``(count + 1) / (samples + 1)``."""
+    d = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    signs = np.random.default_rng(seed).choice((-1.0, 1.0), size=(samples, d.size))
+    observed = d.mean()
+    count = int(((signs * d).mean(axis=1) >= observed - 1e-12).sum())
+    return (count + 1) / (samples + 1)
+
+
 def paired_bootstrap(a, b, samples: int = 1000, seed: int = 0, level: float = 0.95) -> PairedComparison:
-    """Is system B better than system A? Resample examples, keeping each example's pair together."""
+    """Is system B better than system A on this test set? The mean difference B - A with a paired bootstrap
+    interval (resample examples, keeping each example's pair together) and the randomization test's p."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError("Paired scores must cover the same examples.")
     d = b - a
     means = d[resample_indices(d.size, samples, seed)].mean(axis=1)
-    return PairedComparison(percentile_estimate(d.mean(), means, level), float((means <= 0).mean()), samples)
-
+    return PairedComparison(percentile_estimate(d.mean(), means, level), paired_randomization(a, b, samples, seed),
+                            samples)
 
 
 def paired_comparisons(comparisons: dict, metrics: tuple[str, ...], samples: int, seed: int) -> dict:
