@@ -129,7 +129,7 @@ fig = plots.memory_panels(compare.measured_memory(rows), f"measured in this run 
 # %% [markdown]
 # The two panels answer different questions. On the left, what this run measured: in `smoke` the stand-ins
 # weigh a few megabytes, so quantizing them saves almost nothing and the process's own overhead dominates. On
-# the right, the memory model of chapter 12 for the *real* models (one 512-token sequence, activation
+# the right, the memory model of {doc}`12_quantization_qlora` for the *real* models (one 512-token sequence, activation
 # checkpointing on): weights, the adapter's gradients and AdamW states, and activations.
 
 # %%
@@ -160,15 +160,17 @@ display(Markdown(
 # %% [markdown]
 # ## Published figures for the real models
 #
-# In `smoke` our numbers come from offline models on synthetic data: they show that the pipeline learns, not what
-# the real model reaches. In `t4` and `full` they come from the real models, with our sizes and splits. Beside
-# them stand the figures others published for each case's real model, from other runs: other training sizes,
-# often full fine-tuning rather than LoRA, their own evaluation code and splits, sometimes another metric.
-# Compare the direction and rough size of a gain, never the decimals.
+# Others have published figures for each case's real model. They are **not comparable** with the numbers above,
+# so they stand in a table of their own: they come from other runs (other training sizes, often full fine-tuning
+# rather than LoRA, their own evaluation code and splits, sometimes another metric), and in `smoke` ours come
+# from offline models on synthetic data, which show that the pipeline learns, not what the real model reaches.
+# In `t4` and `full` ours come from the real models, with our sizes and splits: compare the direction and rough
+# size of a gain, never the decimals. Shares are on the 0-1 scale of our tables (a figure published x100 or in
+# % is divided by 100).
 
 # %%
-display(text_table(compare.published_table(rows), f"Ours ('{profile}' profile, the models it names) beside the "
-                                                 "figures published for the real models"))
+display(text_table(compare.published_table(rows), "Figures published for the real models (other runs; not "
+                                                 "comparable with this book's numbers)"))
 
 # %% [markdown]
 # Sources: the t5-small XSum model cards {cite}`t5smallxsumcards`; the DeepLearning.AI course lab for

@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from llmft.cases import get_case
 from llmft.report import compare, plots, published, results
 
 matplotlib.use("Agg")
@@ -28,7 +29,8 @@ def _payload(case: str, metric: str, lora_first: bool = True) -> dict:
         "systems": systems,
         "comparisons": {"LoRA_vs_zero-shot": {metric: {**_est(0.4), "p_value": 0.001}},
                         pair: {metric: {"mean": diff, "ci_low": diff - 0.03, "ci_high": diff + 0.03, "p_value": 0.4}}},
-        "produced_by": {"model": "a stand-in", "data": "synthetic", "test_inputs": 10},
+        "produced_by": {"model": f"1M-parameter stand-in of {get_case(case).model_id}, built here", "data": "synthetic",
+                        "test_inputs": 10},
         "parameters": {"base_total": 1000, "lora_trainable": 20, "real_model": {"lora_trainable": 200, "total": 10200}},
         "training": {m: {"steps": 5, "seconds": 2.0, "useful_tokens_per_second": 100.0, "precision": "fp32",
                          "memory": {"kind": "process peak resident memory", "peak_bytes": 2**30}}
@@ -61,14 +63,22 @@ def test_every_case_is_kept_with_its_state(folder):
     assert status[4].startswith("failed: JSONDecodeError")
     assert status[5].startswith("failed:") and "not marked complete" in status[5]
     for table in (compare.overview(rows), compare.quality(rows), compare.differences(rows), compare.parameters(rows),
-                  compare.published_table(rows)[lambda t: t["case"] != ""]):
+                  compare.published_table(rows)[lambda t: t["case (real model)"] != ""].rename(
+                      columns={"case (real model)": "case"})):
         assert len(table) == 5 and table["case"].str.startswith(("1.", "2.", "3.", "4.", "5.")).all()
+    # rows name the model that ran (a stand-in here); a case without a file names the real model
+    assert list(compare.quality(rows)["case"])[:3] == ["1. t5-small stand-in × xsum", "2. flan-t5-base stand-in × dialogsum",
+                                                      "3. gpt2 × alpaca"]
+    published = compare.published_table(rows)
+    assert "t5smallxsumcards" not in published.to_string() and "Hugging Face Hub, 2022" in set(published["source"])
+    assert "0.140 → 0.229" in set(published["zero-shot → tuned"])  # 14.0 -> 22.9 published x100: on a 0-1 scale
     assert len(compare.training(rows)) == 10  # each case, LoRA and QLoRA
     quality = compare.quality(rows).set_index("case")
     assert quality.iloc[2]["zero-shot"].startswith("missing") and quality.iloc[3]["zero-shot"].startswith("failed")
     lines = compare.case_lines(rows, "smoke")
     assert lines.count("\n- ") == 5 and "3. gpt2 × alpaca**: missing" in lines and "no detectable difference" in lines
-    assert "Not yet checked on a GPU: 1. t5-small × xsum; 2." in compare.gpu_check_note(rows, [])
+    assert "one training run each" in lines
+    assert "Not yet checked on a GPU: 1. t5-small stand-in × xsum; 2." in compare.gpu_check_note(rows, [])
 
 
 def test_a_file_of_another_profile_is_not_read_as_this_one(tmp_path):
@@ -86,7 +96,7 @@ def test_numbers_are_read_the_same_way_for_every_case(folder):
     assert flipped["mean"] == pytest.approx(-0.02) and flipped["ci_low"] == pytest.approx(-0.05)
     assert one.trainable() == (20, 1020) and one.adapter_bytes() == 4096
     gains = compare.gains_in_points(compare.collect(folder, "smoke"))
-    assert gains["1. t5-small × xsum (ROUGE-L)"]["LoRA"]["mean"] == pytest.approx(40)
+    assert gains["1. t5-small stand-in × xsum (ROUGE-L)"]["LoRA"]["mean"] == pytest.approx(40)
     assert all(v is None for v in gains["3. gpt2 × alpaca (ROUGE-L)"].values())
 
 

@@ -117,8 +117,21 @@ def _diff(e: dict | None) -> str:
     return f"{e['mean']:+.3f} [{e['ci_low']:+.3f}, {e['ci_high']:+.3f}]"
 
 
+def ran(r: CaseResult) -> str:
+    """The model that produced a case's numbers, short: the real model's name, or the offline model's with the
+    real one it stands for (from the results file's ``produced_by``)."""
+    real = r.case.model_id.split("/")[-1]
+    by = (r.payload or {}).get("produced_by", {}).get("model", "") if r.ok else ""
+    if not by or by.startswith(r.case.model_id):
+        return real
+    if "stand-in of" in by:
+        return f"{real} stand-in"
+    return f"{by.split(' (')[0].split(',')[0]} (for {real})"
+
+
 def label(r: CaseResult) -> str:
-    return f"{r.case.number}. {r.case.model_id.split('/')[-1]} × {r.case.dataset_id.split('/')[-1] or 'papers'}"
+    """A case's row label, naming the model that actually ran (a stand-in or substitute in ``smoke``)."""
+    return f"{r.case.number}. {ran(r)} × {r.case.dataset_id.split('/')[-1] or 'papers'}"
 
 
 def overview(rows: list[CaseResult]):
@@ -200,24 +213,23 @@ def memory_kinds(rows: list[CaseResult]) -> str:
 
 
 def published_table(rows: list[CaseResult]):
-    """Our zero-shot → LoRA means (this run, its models) beside the published figures for each case's real model,
-    with their sources; a case without any shows "none found"."""
+    """The figures published for each case's real model, on a 0-1 scale where the metric is a share (ROUGE,
+    accuracy), each source cited in the book's author-year style; a case without any shows "none found". Our own
+    numbers are not in this table: they come from other models, data and sizes (see the chapter's words)."""
     import pandas as pd
 
-    from llmft.report.published import PUBLISHED
+    from llmft.report.published import PUBLISHED, citation, on_unit_scale
 
     out = []
     for r in rows:
-        ours = (f"{r.system('zero_shot')['mean']:.3f} → {r.system('lora')['mean']:.3f} {r.metric[1]}" if r.ok
-                else r.status.split(":")[0])
         for i, p in enumerate(PUBLISHED.get(r.case.key, []) or [None]):
+            metric, zero, tuned = on_unit_scale(p) if p else ("–", None, None)
             out.append({
-                "case": label(r) if i == 0 else "",
-                "ours: zero-shot → LoRA": ours if i == 0 else "",
+                "case (real model)": f"{r.case.number}. {r.case.model_id.split('/')[-1]}" if i == 0 else "",
                 "published: model and method": f"{p.model}: {p.method}" if p else "none found",
-                "metric": p.metric if p else "–",
-                "zero-shot → tuned": (f"{'–' if p.zero_shot is None else p.zero_shot} → {p.tuned}" if p else "–"),
-                "source": p.source if p else "–",
+                "metric": metric,
+                "zero-shot → tuned": f"{'–' if zero is None else f'{zero:.3f}'} → {tuned:.3f}" if p else "–",
+                "source": citation(p.source) if p else "–",
             })
     return pd.DataFrame(out)
 
@@ -336,8 +348,10 @@ def case_lines(rows: list[CaseResult], profile: str) -> str:
                 verdict = (f"QLoRA trained {steps[1]} steps to LoRA's {steps[0]} here, so this compares runs, "
                            f"not the two methods")
             else:  # one training run each: a difference between two runs is not a difference between methods
-                verdict = ("no detectable difference on these inputs (one run each)" if d["ci_low"] <= 0 <= d["ci_high"]
-                           else f"{'QLoRA' if d['ci_low'] > 0 else 'LoRA'} ahead on these inputs, one run each")
+                seen = ("no detectable difference between these two runs" if d["ci_low"] <= 0 <= d["ci_high"]
+                        else f"the {'QLoRA' if d['ci_low'] > 0 else 'LoRA'} run scored higher on this test set")
+                verdict = (f"{seen} (one training run each: a difference between two runs says nothing about the "
+                           f"methods without several seeds)")
             parts.append(f"QLoRA − LoRA {d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]: {verdict}")
         lines.append("- " + "; ".join(parts) + ".")
     return f"Read from the files of this run ('{profile}' profile):\n\n" + "\n".join(lines)
