@@ -15,6 +15,9 @@ TIMES := _build/times
 export LLMFT_NBCACHE ?= $(CURDIR)/_build/notebook-cache
 NBMAKE := --nbmake --nbmake-kernel=python3 --nbmake-timeout=900 --overwrite
 export LLMFT_RESULTS_DIR ?= $(CURDIR)/results
+# tqdm asks for ipywidgets (notebook progress bars) when a notebook imports it before llmft; the book's bars are
+# text on purpose, so the request is noise on every page (llmft itself filters it once imported).
+export PYTHONWARNINGS ?= ignore:IProgress not found
 # pytest-xdist workers for the unit tests and the notebooks (one thread each): one per core.
 JOBS ?= $(shell nproc)
 

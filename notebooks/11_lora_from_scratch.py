@@ -58,7 +58,7 @@ from llmft import models
 from llmft.cases import CASES
 from llmft.foundations import lora
 from llmft.models import adapters
-from llmft.report.display import show_source
+from llmft.report.display import captioned, show_source
 from llmft.runtime import print_versions, seed_everything
 
 seed_everything(0)
@@ -79,9 +79,10 @@ print_versions()
 #   $4096 \times 4096$ projection with $r = 16$: 131,072 instead of 16,777,216.
 # - **Initialisation**: $A$ is random, $B = 0$. So $BA = 0$ and training starts from exactly the
 #   pretrained model; the gradient still reaches $B$ because $A x \neq 0$.
-# - **Scaling** $\frac{\alpha}{r}$ keeps the update's size comparable when you change $r$, so a
-#   learning rate tuned at one rank still works at another. rsLoRA {cite}`kalajdzievski2023rslora`
-#   uses $\frac{\alpha}{\sqrt{r}}$, which keeps learning stable at large ranks.
+# - **Scaling** $\frac{\alpha}{r}$: the LoRA paper divides by $r$ to reduce the need to re-tune the learning
+#   rate when $r$ changes {cite}`hu2021lora`. rsLoRA {cite}`kalajdzievski2023rslora` shows that it goes too
+#   far: with $\frac{\alpha}{r}$ the update, and its learning, shrink as $r$ grows, so large ranks learn no
+#   better than small ones. Its $\frac{\alpha}{\sqrt{r}}$ is the rank-stable choice (exercise 2).
 # - **Dropout** applies to the input of the update only, $\frac{\alpha}{r} B A\, \text{dropout}(x)$;
 #   the frozen path $Wx$ is untouched.
 # - **Where**: any linear map; usually the attention projections (query, key, value, output) and
@@ -214,7 +215,8 @@ for case in CASES.values():
                  "adapter (MiB, predicted)": round(4 * formula / 2**20, 2)})
     assert formula == peft_count.trainable, case.key
 table = pd.DataFrame(rows).set_index("case")
-table
+captioned(table, "LoRA's trainable parameters on each case's real architecture (built on PyTorch's meta device: "
+                 "no weights, no download)", precision=2)
 
 # %% [markdown]
 # For the three smallest models we also build the real architecture with random weights, attach the
@@ -227,8 +229,10 @@ for case in [c for c in CASES.values() if c.key in ("xsum-t5-small", "alpaca-gpt
     model = get_peft_model(models.real_size_on_meta(case, device="cpu"), models.lora_config(case))
     measured[case.number] = adapters.save_adapter(model, Path(tempfile.mkdtemp()) / case.key) / 2**20
     del model
-table["adapter (MiB, measured)"] = pd.Series(measured).round(2)
-display(table[["model", "adapter (MiB, predicted)", "adapter (MiB, measured)"]])
+table["adapter (MiB, measured)"] = pd.Series(measured)
+display(captioned(table[["model", "adapter (MiB, predicted)", "adapter (MiB, measured)"]],
+                  "Adapter files: predicted from the tensors' sizes, and measured on disk for the three smallest "
+                  "models (–: not built here)", precision=2))
 for number, mib in measured.items():
     assert 0 <= mib - table.loc[number, "adapter (MiB, predicted)"] < 0.1
 
@@ -245,8 +249,10 @@ for number, mib in measured.items():
 #   50-line version computes the same outputs and the same merged weights as `peft`, for `Linear` and
 #   GPT-2's `Conv1D`.
 # - Merging folds the update into $W$ for free inference; unmerging restores $W$ up to float rounding.
-# - A rank-$r$ adapter finds the best rank-$r$ approximation of the update it is trained towards; it
-#   cannot represent more, and spare rank stays unused.
+# - On our synthetic target, a rank-$r$ adapter trained by gradient descent reached the best rank-$r$
+#   approximation of the update and left spare rank unused. That real fine-tuning updates have a low
+#   intrinsic rank is an empirical finding on real models {cite}`aghajanyan2021intrinsic` (and the LoRA paper's
+#   §7 {cite}`hu2021lora`), not something this toy proves.
 # - Trainable parameters follow $\sum r (d_\text{in} + d_\text{out})$ over the adapted matrices, checked
 #   against `peft` on the real architectures of all five cases.
 #
@@ -268,5 +274,5 @@ for number, mib in measured.items():
 #
 # ## References
 #
-# Cited on this page: LoRA {cite}`hu2021lora`, rsLoRA {cite}`kalajdzievski2023rslora`, and the low-rank
-# approximation theorem {cite}`eckart1936approximation`. Full entries are on the {doc}`../book/references` page.
+# Cited on this page: LoRA {cite}`hu2021lora`, rsLoRA {cite}`kalajdzievski2023rslora`, intrinsic dimension
+# {cite}`aghajanyan2021intrinsic`, and the low-rank approximation theorem {cite}`eckart1936approximation`. Full entries are on the {doc}`../book/references` page.

@@ -72,7 +72,8 @@ print_versions()
 # The simplest 8-bit scheme scales a tensor so that its largest magnitude maps to 127 and rounds:
 # $q = \text{round}(127\, x / \max|x|)$. One large value (an *outlier*) stretches the scale and
 # wastes most of the 255 levels on values that never occur. **Blockwise** quantization
-# {cite}`dettmers2022optimizers` gives every block of 64 values its own scale, so an outlier only
+# {cite}`dettmers2022optimizers` gives every block of values its own scale (that paper used blocks of 2,048 for
+# optimizer states; QLoRA uses 64 for weights {cite}`dettmers2023qlora`, and so do we here), so an outlier only
 # hurts its own block. We compare both on normally distributed weights, with and without one outlier.
 
 # %%
@@ -234,7 +235,9 @@ for case in CASES.values():
         rows.append({"model": case.model_id, "method": label, **est.gib(),
                      "fits a T4": "yes" if est.total < mm.T4_BYTES else "no"})
 memory = pd.DataFrame(rows).set_index(["model", "method"])
-memory
+memory.style.format(precision=2).set_caption(
+    "Predicted training memory in GiB (2^30 bytes) per part, one 512-token sequence with activation checkpointing; "
+    "the memory model of this chapter, not a measurement")
 
 # %% [markdown]
 # Full fine-tuning costs 16 bytes per parameter before activations, so even the 250M-parameter
@@ -257,7 +260,8 @@ assert llama.loc["QLoRA, NF4 base", "total"] < 0.5 * mm.T4_BYTES / 2**30
 # would measure the same thing as a peak.
 
 # %%
-config = GPT2Config(n_embd=512, n_layer=6, n_head=8, vocab_size=8000, n_positions=256, attn_implementation="eager")
+config = GPT2Config(n_embd=512, n_layer=6, n_head=8, vocab_size=8000, n_positions=256, attn_implementation="eager",
+                    bos_token_id=0, eos_token_id=0)
 b, s = 4, 256
 batch = {"input_ids": torch.randint(0, config.vocab_size, (b, s), generator=torch.Generator().manual_seed(0))}
 batch["labels"] = batch["input_ids"]
@@ -324,7 +328,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## Summary
 #
-# - Blockwise absmax quantization gives each block of 64 weights its own scale, so an outlier only
+# - Blockwise absmax quantization gives each block of weights (64 in QLoRA) its own scale, so an outlier only
 #   damages its block.
 # - NF4 places its 16 values at normal quantiles; our construction and quantizer reproduce `bitsandbytes`
 #   byte for byte, and NF4 has the lowest error on normal weights at every block size.
@@ -336,14 +340,17 @@ fig.tight_layout()
 # ## Exercises
 #
 # 1. **Outliers.** Repeat the int8 comparison with block sizes 16, 256 and 4096. Where does blockwise stop
-#    helping? *Hint: count how many blocks contain the outlier.*
+#    helping? *Hint: the outlier is always in one block; what grows with the block size is how many weights
+#    share its stretched scale.*
 # 2. **Other distributions.** Quantize Student-t weights (`torch.distributions.StudentT(4)`) with Int4,
 #    FP4 and NF4. Does NF4 still win? *Hint: NF4 was designed for the normal distribution's quantiles.*
 # 3. **Sequence length.** Recompute Llama-3-8B's activation memory with `mm.activation_bytes` at
 #    `seq=512` and `seq=1024`, each with `checkpointing=True` and `checkpointing=False`. Which setting grows
 #    fastest with the sequence length? *Hint: per layer the formula is $s b h (34 + 5 a s / h)$ bytes
-#    (`llmft.foundations.memory_model`): the first term grows like $s$, the attention-score term like $s^2$; with
-#    checkpointing only each layer's input is kept.*
+#    (`llmft.foundations.memory_model`): the first term grows like $s$, the attention-score term like $s^2$ (that
+#    term holds for eager attention, which stores the $s \times s$ scores; SDPA's memory-efficient kernels and
+#    FlashAttention do not store them, so it drops out there); with checkpointing only each layer's input is
+#    kept.*
 # 4. **8-bit states.** Extend `training_memory` with an option for 8-bit optimizer states (2 bytes per
 #    trained parameter). How much does it save for QLoRA on Llama-3-8B? *Hint: the adapter has 168M
 #    parameters.*

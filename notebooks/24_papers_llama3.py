@@ -133,7 +133,8 @@ display(Markdown(f"**The same page, cleaned** ({doc.dropped_lines} header and fo
 doc_chunks = chunks.chunk_document(doc, paper_settings.chunk_size, paper_settings.overlap)
 display(text_table(pd.DataFrame([{"chunk": c.index, "page": c.page, "characters": len(c.text),
                                   "starts with": c.text[:70] + " …"} for c in doc_chunks]),
-                   f"Chunks of {doc.paper} (size {paper_settings.chunk_size:,}, overlap {paper_settings.overlap})"))
+                   f"Chunks of {doc.paper}, one of {papers_label} (size {paper_settings.chunk_size:,}, overlap "
+                   f"{paper_settings.overlap})"))
 
 # %% [markdown]
 # ### The teacher
@@ -181,9 +182,10 @@ display(text_table(pd.DataFrame({
              "failed requests", "triples parsed", *[k for k in build["curation"]], "unreadable PDFs"],
     "count": [build["papers"], build["chunks"], f"{build['replies'].get('json', 0)} / {build['replies'].get('text', 0)}",
               build["malformed"], build["teacher_errors"], build["parsed"], *build["curation"].values(),
-              len(build["unreadable"])]}), f"The pipeline in numbers, {build['seconds']:.1f} s ({report.teacher})"))
+              len(build["unreadable"])]}), f"The pipeline in numbers, {build['seconds']:.1f} s ({papers_label}; "
+                                           f"{report.teacher})"))
 display(text_table(pd.DataFrame(build["splits"]).T.reset_index(names="split"),
-                   "Split by paper: no test triple comes from a training paper"))
+                   f"Split by paper: no test triple comes from a training paper ({papers_label})"))
 
 # %%
 splits = data.load_splits(run, work / "triples")
@@ -193,7 +195,7 @@ train, test_rows = splits["train"], splits["test"]
 test = EvalSet.from_split(test_rows, case)
 data_label = f"{len(train)} training triples from {len(paper_sets['train'])} of {papers_label}, {report.teacher}"
 display(text_table(pd.DataFrame(test_rows.select(range(3)).to_list())[["instruction", "input", "output", "paper", "page"]],
-                   "Three test triples with their provenance"))
+                   f"Three test triples with their provenance ({papers_label}; {report.teacher})"))
 
 # %% [markdown]
 # ## Load the model and tokenizer
@@ -422,14 +424,26 @@ display(examples(test, [qlora], worst, ("instruction", "input"), f"Lowest ROUGE-
 # \frac{\alpha}{r} BA$) needs the base in 16 bits: where LoRA ran, we reload its adapter onto a fresh base, check
 # identical logits, merge, and check that the merged model writes the same answers. On a T4, merging Llama-3-8B
 # needs 16 GB of RAM (Colab has about 13): save the adapter and merge on a bigger machine.
+#
+# A **QLoRA** adapter is another matter: it was trained against the *dequantized* NF4 weights, so on the original
+# 16-bit weights (and merged into them) it computes a slightly different function. The gap is the quantization
+# error, not rounding; we measure it on eight test triples.
 
 # %%
 qlora_dir = work / "adapter-qlora"
 qlora_bytes = adapters.save_adapter(qlora_model, qlora_dir)
 print(f"QLoRA adapter on disk: {qlora_bytes / 2**20:,.1f} MiB ({qlora_params.trainable:,} parameters)")
+check = EvalSet(test.records[:8], test.references[:8])
+qlora_drift = None
+if lora_fits:  # the unquantized base fits beside the QLoRA model only where the LoRA run fitted
+    qlora_drift = roundtrip.qlora_adapter_on_full_base(run, qlora_model, models.load_model(run, source), tokenizer,
+                                                       check, qlora_dir)
+    print(f"The QLoRA adapter on the unquantized base: logits move by up to {qlora_drift:.1e} of their scale from "
+          f"the QLoRA model's (a merge that only rounds moves them by about 1e-5).")
+else:
+    print("Not measured here: the unquantized base does not fit beside the QLoRA model (see the LoRA section).")
 round_trip = None
 if lora_model is not None:
-    check = EvalSet(test.records[:8], test.references[:8])
     round_trip = roundtrip.save_reload_merge(run, lora_model, models.load_model(run, source), tokenizer, check,
                                             work / "adapter-lora")
     display(captioned(round_trip.table(), f"Save, reload, merge of the LoRA adapter ({label})"))

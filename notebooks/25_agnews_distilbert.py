@@ -404,7 +404,8 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 #
 # 1. **Descriptions.** Rewrite the label descriptions (shorter, longer, or just the label name) and rerun the
 #    zero-shot cell. How much does accuracy move? *Hint: only `descriptions` changes; the encoder is the same.*
-# 2. **Rank.** Train with r = 2 and r = 32 (`adapters.attach_lora(base, run, dataclasses.replace(case.lora, r=2))`).
+# 2. **Rank.** Train with r = 2 and r = 32, each on a fresh base (peft wrapped the chapter's `base` in place):
+#    `adapters.attach_lora(models.load_model(run, source), run, dataclasses.replace(case.lora, r=2))`.
 #    How do the trainable parameters move? *Hint: the head's 593,668 parameters (real model) do not depend on r.*
 # 3. **Frozen `pre_classifier`.** Train with `modules_to_save=("classifier",)`. What happens to the trainable
 #    count and to accuracy? *Hint: `pre_classifier` then stays at its random start.*

@@ -57,7 +57,7 @@ from IPython.display import display
 from llmft import evaluation
 from llmft.report import plots
 from llmft.report.display import captioned, show_source, text_table
-from llmft.runtime import start
+from llmft.runtime import shown_path, start
 from llmft.training import distributed
 
 run = start("dialogsum-flan-t5")
@@ -155,7 +155,7 @@ curves = {f"{processes} processes": report["loss_history"]}
 if single:
     curves["1 process (chapter 2)"] = single["training"]["lora"]["loss_history"]
 else:
-    print(f"{single_path} is absent: run case 2's chapter in '{launch_profile}' to compare with one process")
+    print(f"{shown_path(single_path)} is absent: run case 2's chapter in '{launch_profile}' to compare with one process")
 fig = plots.loss_curves(curves, f"Case 2, '{launch_profile}': {report['produced_by']}")
 
 # %% [markdown]

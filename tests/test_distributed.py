@@ -100,9 +100,9 @@ def test_a_four_bit_model_goes_to_this_process_gpu(monkeypatch):
 
     seen = {}
 
-    def fake_from_pretrained(source, **kwargs):
+    def fake_from_pretrained(source, output_loading_info=False, **kwargs):
         seen.update(kwargs)
-        return object()
+        return (object(), {"missing_keys": []}) if output_loading_info else object()
 
     monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", fake_from_pretrained)
     run = dataclasses.replace(start("agnews-distilbert", "smoke", quiet=True), device="cuda")

@@ -75,6 +75,18 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
+def shown_path(path: str | Path) -> str:
+    """A path as a page prints it: relative to the project (the folder that holds ``results/``) or to the working
+    folder, else its last two parts: never the reader's own folders."""
+    p = Path(path).resolve()
+    for root in (project_results_dir().resolve().parent, Path.cwd().resolve()):
+        try:
+            return str(p.relative_to(root))
+        except ValueError:
+            continue
+    return str(Path(*p.parts[-2:]))
+
+
 def project_results_dir() -> Path:
     """``$LLMFT_RESULTS_DIR`` if set, else ``results/`` beside the notebooks' folder (or in the working directory)."""
     env = os.environ.get("LLMFT_RESULTS_DIR")

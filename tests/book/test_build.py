@@ -21,6 +21,35 @@ def test_notebooks_were_executed():
         assert any(c.get("outputs") for c in cells if c["cell_type"] == "code"), f"{nb.name} has no outputs"
 
 
+def _outputs(nb: Path) -> list[tuple[int, str]]:
+    """``(cell index, text)`` of every output of a notebook: streams, plain text and HTML."""
+    out = []
+    for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+        for o in cell.get("outputs", []):
+            parts = [o.get("text", "")] + [o.get("data", {}).get(k, "") for k in ("text/plain", "text/html", "text/markdown")]
+            out.append((i, "".join("".join(p) if isinstance(p, list) else p for p in parts)))
+    return out
+
+
+def test_outputs_show_no_machine_path_no_nan_and_no_bibtex_key():
+    """What a reader sees: no absolute path of this machine (the repository, the home folder, the caches), no
+    ``NaN`` in a table cell, no BibTeX key printed as text (a citation shows as "Author, year")."""
+    import os
+    import re
+
+    roots = {str(ROOT), str(Path.home()), os.environ.get("LLMFT_CACHE", "")} - {"", "/"}
+    keys = re.findall(r"@\w+\{([^,\s]+),", (ROOT / "book" / "references.bib").read_text())
+    key_pattern = re.compile(r"\b(" + "|".join(map(re.escape, keys)) + r")\b")
+    problems = []
+    for nb in sorted((STAGE / "notebooks").glob("*.ipynb")):
+        for i, text in _outputs(nb):
+            problems += [f"{nb.stem} cell {i}: the path {r!r}" for r in roots if r in text]
+            if re.search(r"<td[^>]*>\s*(NaN|nan)\s*</td>", text):
+                problems.append(f"{nb.stem} cell {i}: NaN in a table")
+            problems += [f"{nb.stem} cell {i}: the BibTeX key {m!r} as text" for m in set(key_pattern.findall(text))]
+    assert not problems, "\n".join(problems)
+
+
 def test_book_builds_without_warnings():
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run([str(jb), "build", str(STAGE), "--path-output", str(ROOT), "-W", "-n", "--keep-going"],

@@ -34,6 +34,27 @@ def relative_logit_difference(a, b, batch) -> float:
     return float((la - lb).abs().max() / la.abs().max().clamp_min(1e-12))
 
 
+def teacher_forcing_batch(run: Run, tokenizer, check):
+    """The inputs of ``check`` (an ``EvalSet``) with their first reference, as one padded batch for comparing two
+    models' logits: prompt and answer as one sequence for a causal model, source and target for a seq2seq one."""
+    case, sizes = run.case, run.sizes
+    prompts, answers = [case.format_prompt(r) for r in check.records], [r[0] for r in check.references]
+    if case.task == "causal":
+        return tokenizer([p + a for p, a in zip(prompts, answers)], padding=True, return_tensors="pt").to(run.device)
+    return tokenizer(prompts, text_target=answers, padding=True, truncation=True, max_length=sizes.max_source_len,
+                     return_tensors="pt").to(run.device)
+
+
+def qlora_adapter_on_full_base(run: Run, qlora_model, fresh_base, tokenizer, check, folder: Path) -> float:
+    """How far a QLoRA adapter moves when it leaves its 4-bit base: load the adapter saved in ``folder`` onto
+    ``fresh_base`` (16/32-bit, as merging needs) and return the largest logit difference from ``qlora_model``
+    relative to the logits' scale. The adapter was trained against the *dequantized* NF4 weights, so on the
+    original weights (or merged into them) it computes a different function: the quantization error, not
+    rounding."""
+    on_full = load_adapter(fresh_base, folder)
+    return relative_logit_difference(qlora_model, on_full, teacher_forcing_batch(run, tokenizer, check))
+
+
 @dataclass
 class RoundTrip:
     """What :func:`save_reload_merge` found: the adapter's size, and how far reloading and merging moved outputs."""
@@ -65,13 +86,8 @@ def save_reload_merge(run: Run, lora_model, fresh_base, tokenizer, check, folder
     generated outputs (same batches, same decoding). The merged model is built from the reloaded one."""
     adapter_bytes = save_adapter(lora_model, folder)
     reloaded = load_adapter(fresh_base, folder)
-    case, sizes = run.case, run.sizes
-    prompts, answers = [case.format_prompt(r) for r in check.records], [r[0] for r in check.references]
-    if case.task == "causal":  # prompt and answer as one sequence
-        batch = tokenizer([p + a for p, a in zip(prompts, answers)], padding=True, return_tensors="pt").to(run.device)
-    else:
-        batch = tokenizer(prompts, text_target=answers, padding=True, truncation=True, max_length=sizes.max_source_len,
-                          return_tensors="pt").to(run.device)
+    case = run.case
+    batch = teacher_forcing_batch(run, tokenizer, check)
     reload_diff = max_logit_difference(lora_model, reloaded, batch)
     merged = reloaded.merge_and_unload()
     merge_diff = relative_logit_difference(lora_model, merged, batch)

@@ -143,8 +143,15 @@ def load_model(run: Run, source: str | Path, quantization=None):
         kwargs.update(num_labels=len(labels), id2label=dict(enumerate(labels)),
                       label2id={name: i for i, name in enumerate(labels)})
         torch.manual_seed(run.seed)
-    with hub_errors(f"the model {source}", run.profile.offline), _untied_t5_is_expected(run.case):
-        model = cls.from_pretrained(source, **kwargs)
+    with hub_errors(f"the model {source}", run.profile.offline), _untied_t5_is_expected(run.case), _quiet_load_report():
+        if run.case.labels:  # which weights the checkpoint lacks (the new head), said below in a sentence
+            model, info = cls.from_pretrained(source, output_loading_info=True, **kwargs)
+        else:
+            model, info = cls.from_pretrained(source, **kwargs), {}
+    if run.case.labels and info.get("missing_keys"):  # transformers' own report names the machine's folders
+        heads = sorted({k.split(".")[0] for k in info["missing_keys"]})
+        print(f"A new classification head ({', '.join(heads)}): not in the checkpoint, drawn from seed {run.seed}; "
+              "the adapter trains it in full (modules_to_save).")
     if run.case.task == "causal":  # room for the pad token that load_tokenizer adds
         tokenizer = load_tokenizer(run, source)
         fit_embeddings(model, len(tokenizer), tokenizer.pad_token_id)
@@ -154,6 +161,20 @@ def load_model(run: Run, source: str | Path, quantization=None):
     if quantization is None:
         model.to(run.device)
     return model
+
+
+@contextmanager
+def _quiet_load_report():
+    """transformers' load report (missing or unexpected weights) at error level only: it prints the checkpoint's
+    absolute path, and :func:`load_model` says in a sentence what it would have listed."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
 
 
 def lora_config(case: Case, spec: LoraSpec | None = None):

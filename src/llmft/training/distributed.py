@@ -135,7 +135,9 @@ def launch(case: str, profile: str, processes: int, output: Path, cpu: bool, tim
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as err:
         proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
-    shown = ["$ torchrun " + " ".join(cmd[3:])]
+    from llmft.runtime import shown_path
+
+    shown = ["$ torchrun " + " ".join(cmd[3:-1] + [shown_path(output)])]
     shown += [line for line in proc.stdout.splitlines() if line.startswith("[rank") or " steps in " in line]
     if proc.returncode:
         raise RuntimeError(f"the {processes}-process run failed (exit {proc.returncode}); the end of {log}:\n"
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from llmft import data, models
     from llmft.models import adapters
-    from llmft.runtime import start
+    from llmft.runtime import shown_path, start
     from llmft.training.train import train_adapter
 
     state = PartialState(cpu=not torch.cuda.is_available())  # joins the launcher's processes; one process alone also works
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     _write_json(output / REPORT, payload)
     print(f"{report.steps} steps in {report.seconds:.0f} s on {world} processes; loss {first:.3f} -> {last:.3f}; "
           f"adapter: {len(expected)} tensors, {payload['adapter_parameters']:,} parameters, the same on every process "
-          f"({fingerprints[0]}); saved to {output / 'adapter'}", flush=True)
+          f"({fingerprints[0]}); saved to {shown_path(output / 'adapter')}", flush=True)
     return 0
 
 
