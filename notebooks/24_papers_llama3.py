@@ -66,6 +66,10 @@ from llmft.runtime import start
 
 run = start("papers-llama3")
 
+from llmft.models import check_access
+
+check_access(run)  # a gated model without a token stops here, not after the teacher's work
+
 # %%
 
 import pandas as pd
@@ -212,8 +216,9 @@ source = models.model_source(run)
 tokenizer = models.load_tokenizer(run, source)
 qlora_ok, qlora_reason = models.bitsandbytes_status(run.device)
 print(qlora_reason)
-assert qlora_ok or run.profile.name != "smoke", "the smoke profile runs QLoRA on the CPU with bitsandbytes"
-quantization = models.qlora_quantization(run.device, case) if qlora_ok else None
+if not qlora_ok:  # never fall back to a full-precision 8B model: it would not fit a T4, nor Colab's memory
+    raise RuntimeError(f"This chapter is QLoRA: it needs bitsandbytes' 4-bit layers. {qlora_reason}")
+quantization = models.qlora_quantization(run.device, case)
 base = models.load_model(run, source, quantization=quantization)
 produced_by = models.describe(run, base)
 label = f"{run.profile.name} profile: {produced_by}; {data_label}"

