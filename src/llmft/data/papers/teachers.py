@@ -122,7 +122,6 @@ class LocalTeacher:
     """An instruct model run here with ``transformers`` (greedy decoding), freed by :meth:`close`."""
 
     def __init__(self, model_id: str = DEFAULT_LOCAL, device: str = "cuda", max_new_tokens: int = 1024, **load):
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_id, self.device, self.max_new_tokens = str(model_id), device, max_new_tokens
