@@ -353,3 +353,10 @@ def test_a_local_teacher_never_runs_in_fp16():
 
     assert teachers.teacher_dtype("cpu") == torch.float32
     assert teachers.teacher_dtype("cuda") in (torch.bfloat16, torch.float32)  # bf16 where the GPU has it
+
+
+def test_ligatures_are_spelt_out_and_a_title_is_read_from_the_first_page():
+    assert pdf.unligature("the \ufb01rst \ufb02ow, \ufb00ect and x\u00b2") == "the first flow, ffect and x\u00b2"
+    page = "arXiv:2401.00001v2 [cs.CL] 3 Jan 2024\nSparse Adapters for Small Models\nA. Author, B. Author\n1 Introduction"
+    assert pdf.first_page_title(page) == "Sparse Adapters for Small Models"
+    assert pdf.first_page_title("12\n\n") == ""

@@ -16,6 +16,7 @@ A PDF stores positioned lines, not paragraphs. Four repairs make its text fit fo
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,8 +61,29 @@ def read_pdf(path: str | Path, max_pages: int | None = None) -> Document:
         raw = [page.extract_text() or "" for page in list(reader.pages)[:max_pages]]
     except (PdfReadError, OSError, ValueError) as err:
         raise ValueError(f"{path.name}: not a readable PDF ({type(err).__name__}: {err})") from err
-    title = (reader.metadata.title if reader.metadata and reader.metadata.title else "") or path.stem
-    return clean_pages(path.stem, title, raw)
+    raw = [unligature(text) for text in raw]
+    meta = (reader.metadata.title if reader.metadata and reader.metadata.title else "").strip()
+    title = meta or first_page_title(raw[0] if raw else "") or path.stem
+    return clean_pages(path.stem, unligature(title), raw)
+
+
+# Typographic ligatures (U+FB00-FB06) as PDF text extraction returns them ("ﬁrst", "ﬂow"): spelt out, as NFKC would
+# (only these: NFKC would also flatten superscripts and other characters a paper means).
+LIGATURES = str.maketrans({chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)})
+
+
+def unligature(text: str) -> str:
+    return text.translate(LIGATURES)
+
+
+def first_page_title(text: str) -> str:
+    """A paper's title from its first page, where the PDF's metadata has none: the first line of at least three
+    words that is not an arXiv stamp, a date or a page number (titles are at the top)."""
+    for line in text.splitlines()[:8]:
+        line = line.strip()
+        if len(line.split()) >= 3 and not re.match(r"(?i)(arxiv|preprint|published|proceedings|\d)", line):
+            return line[:200]
+    return ""
 
 
 def _norm(line: str) -> str:
