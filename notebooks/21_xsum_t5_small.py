@@ -521,5 +521,6 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 #
 # Cited on this page: LoRA {cite}`hu2021lora`, QLoRA {cite}`dettmers2023qlora`, T5 {cite}`raffel2020t5`,
 # XSum {cite}`narayan2018xsum`, the t5-small model cards {cite}`t5smallxsumcards`, the paired bootstrap
-# {cite}`koehn2004significance`, BART's XSum decoding {cite}`fairseqbartsummarize`, and faithfulness in XSum
+# {cite}`koehn2004significance`, approximate randomization {cite}`berg2012empirical`, BART's XSum decoding
+# {cite}`fairseqbartsummarize`, and faithfulness in XSum
 # {cite}`maynez2020faithfulness`. Full entries are on the {doc}`../book/references` page.

@@ -460,5 +460,6 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 #
 # Cited on this page: LoRA {cite}`hu2021lora`, QLoRA {cite}`dettmers2023qlora`, T5 {cite}`raffel2020t5`,
 # Flan-T5 {cite}`chung2022flan`, DialogSum {cite}`chen2021dialogsum`, ROUGE {cite}`lin2004rouge`, the paired
-# bootstrap {cite}`koehn2004significance`, and the course lab {cite}`dlai2023genai`. Full entries are on the
+# bootstrap {cite}`koehn2004significance`, approximate randomization {cite}`berg2012empirical`, and the course lab
+# {cite}`dlai2023genai`. Full entries are on the
 # {doc}`../book/references` page.

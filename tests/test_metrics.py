@@ -107,3 +107,32 @@ def test_the_randomization_p_value_is_the_chance_of_doing_as_well_by_swapping():
     p = metrics.paired_randomization([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], samples=4000, seed=1)
     assert abs(p - 0.125) < 0.02
     assert metrics.paired_randomization([0.0] * 40, [0.0] * 40) == 1.0  # no difference: no evidence
+
+
+def test_the_typical_summary_is_drawn_fairly_from_many_candidates():
+    """More than `limit` distinct summaries: a seeded random sample is compared, not the alphabetically first ones
+    (which start with quotes and digits)."""
+    from llmft.evaluation import typical_summary
+
+    quotes = [f'"{i} said the minister"' for i in range(200)]
+    typical = [f"the council approved the plan for the new school number {i}" for i in range(200)]
+    chosen = typical_summary(quotes + typical, limit=150)
+    assert chosen.startswith("the council approved")
+    assert chosen == typical_summary(quotes + typical, limit=150)  # seeded: the same every run
+
+
+def test_an_unknown_token_in_generated_ids_shows_in_the_text(tiny_t5):
+    """Decoding drops special tokens but keeps <unk>: the fluency check then counts an output that has one (with
+    `skip_special_tokens=True` it could never fire)."""
+    import torch
+
+    from llmft.evaluation import fluency
+    from llmft.evaluation.generation import generate
+
+    model, tokenizer = tiny_t5
+    word = tokenizer("hello", add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([[tokenizer.pad_token_id, *word, tokenizer.unk_token_id, *word, tokenizer.eos_token_id]])
+    model.generate = lambda **kwargs: ids
+    [text] = generate(model, tokenizer, ["anything"], max_source_len=16, max_new_tokens=8)
+    assert "<unk>" in text and "</s>" not in text and "<pad>" not in text
+    assert fluency([text], {"hello"})["unk_share"] == 1.0

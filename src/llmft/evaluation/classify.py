@@ -53,14 +53,21 @@ def bootstrap_metrics(y, pred, n_classes: int, samples: int = 1000, seed: int = 
 
 def paired_metrics(y, pred_a, pred_b, n_classes: int, samples: int = 1000, seed: int = 0,
                    level: float = 0.95) -> dict[str, PairedComparison]:
-    """B − A for accuracy and macro-F1 on the same resampled inputs; p is the share of resamples where B ≤ A."""
+    """B − A for accuracy and macro-F1: a paired bootstrap interval (the same resampled inputs for both), and p
+    from paired approximate randomization (swap the two systems' predictions on a random half of the inputs,
+    ``samples`` times; how often is the difference at least the observed one?)."""
     y, a, b = np.asarray(y), np.asarray(pred_a), np.asarray(pred_b)
     idx = resample_indices(len(y), samples, seed)
+    swaps = np.random.default_rng(seed).random((samples, len(y))) < 0.5
     out = {}
     for m in METRICS:
+        observed = _metric(m, y, b, n_classes) - _metric(m, y, a, n_classes)
         diffs = np.array([_metric(m, y[i], b[i], n_classes) - _metric(m, y[i], a[i], n_classes) for i in idx])
-        est = percentile_estimate(_metric(m, y, b, n_classes) - _metric(m, y, a, n_classes), diffs, level)
-        out[m] = PairedComparison(est, float((diffs <= 0).mean()), samples)
+        est = percentile_estimate(observed, diffs, level)
+        shuffled = np.array([_metric(m, y, np.where(s, a, b), n_classes) - _metric(m, y, np.where(s, b, a), n_classes)
+                             for s in swaps])
+        p = (int((shuffled >= observed - 1e-12).sum()) + 1) / (samples + 1)
+        out[m] = PairedComparison(est, p, samples)
     return out
 
 

@@ -22,12 +22,15 @@ def generate(model, tokenizer, prompts: list[str], *, max_source_len: int, max_n
     settings = {**DECODING, **(decoding or {})}
     model.eval()
     device = next(p for p in model.parameters()).device
+    # Special tokens are dropped from the text, except the unknown token: a model that writes <unk> shows it
+    # (``skip_special_tokens=True`` would hide it, and the fluency check could never count it).
+    drop = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
     outputs: list[str] = []
     for i in tqdm(range(0, len(prompts), batch_size), desc=desc, unit="batch"):
         enc = tokenizer(prompts[i : i + batch_size], max_length=max_source_len, truncation=True,
                         padding=True, return_tensors="pt").to(device)
         ids = model.generate(**enc, max_new_tokens=max_new_tokens, **settings)
-        outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+        outputs += [tokenizer.decode([t for t in row if t not in drop]).strip() for row in ids.tolist()]
     return outputs
 
 
