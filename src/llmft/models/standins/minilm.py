@@ -161,3 +161,10 @@ def bert_original(cache: Path | None = None):
     from llmft.cache import cache_root
 
     return BertModel.from_pretrained(_extract(cache or cache_root()), dtype=torch.float32).eval()
+
+
+def tokenizer_file(cache: Path | None = None) -> Path:
+    """The package's ``tokenizer.json``: the uncased WordPiece vocabulary of ``bert-base-uncased`` (DistilBERT's)."""
+    from llmft.cache import cache_root
+
+    return _extract(cache or cache_root()) / "tokenizer.json"
