@@ -23,6 +23,22 @@ def test_truncation_cuts_the_dialogue_never_the_cue(tiny_tokenizer):
     assert data.fit_prompt(CASE, short, tiny_tokenizer, 64) == CASE.format_prompt(short)
 
 
+def test_an_over_long_instruction_is_cut_too_and_an_input_never_vanishes(tiny_tokenizer):
+    """Alpaca's template: the input is cut first (down to a floor), then the instruction; neither is cut to
+    nothing (an empty input would switch to the no-input template), and a prompt that cannot fit is refused."""
+    alpaca = get_case("alpaca-gpt2")
+    long_instruction = {"instruction": "Describe " + "the very old town " * 60, "input": ""}
+    # (the tiny test tokenizer spends 83 tokens on the template alone, 116 with an input)
+    prompt = data.fit_prompt(alpaca, long_instruction, tiny_tokenizer, 120)
+    assert len(tiny_tokenizer(prompt)["input_ids"]) <= 120 and prompt.endswith("### Response:\n")
+    both = {"instruction": "Summarize " + "the long story " * 40, "input": "a tale " * 40}
+    prompt = data.fit_prompt(alpaca, both, tiny_tokenizer, 200)
+    assert len(tiny_tokenizer(prompt)["input_ids"]) <= 200 and "### Input:" in prompt  # the input kept a part
+    assert "Summarize the long story" in prompt  # and the instruction its start
+    with pytest.raises(ValueError, match="template is too long"):
+        data.fit_prompt(alpaca, both, tiny_tokenizer, 100)
+
+
 def test_tokenized_inputs_end_with_the_cue(tiny_run, tiny_tokenizer):
     splits = data.load_splits(tiny_run)
     tok = data.tokenize_seq2seq(splits["train"], tiny_tokenizer, CASE, tiny_run.sizes)

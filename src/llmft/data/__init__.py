@@ -222,25 +222,39 @@ def group_references(ds, case: Case) -> tuple[list[dict], list[list[str]]]:
     return list(records.values()), list(refs.values())
 
 
-def fit_prompt(case: Case, record: dict, tokenizer, max_len: int) -> str:
-    """The prompt for ``record``, shortened so that it fits ``max_len`` tokens *without losing the instruction*.
+FIELD_FLOOR = 32  # tokens of a field kept before an earlier field is cut
 
-    Plain truncation cuts the end of the prompt, where the cue ("Summary:") sits. Here the last input
-    field is cut instead, a few tokens at a time, until the whole prompt fits.
+
+def fit_prompt(case: Case, record: dict, tokenizer, max_len: int) -> str:
+    """The prompt for ``record``, shortened so that it fits ``max_len`` tokens *without losing the cue*.
+
+    Plain truncation cuts the end of the prompt, where the cue ("Summary:", "### Response:") sits. Here the input
+    fields are cut instead, a few tokens at a time: the last one first, down to :data:`FIELD_FLOOR` tokens, then
+    the earlier ones (an over-long instruction), then all of them down to one token. A field is never cut to
+    nothing (an empty input would switch Alpaca's template to its no-input form without a word); a prompt that
+    cannot fit even so is refused with an error.
     """
     prompt = case.format_prompt(record)
-    n = len(tokenizer(prompt)["input_ids"])
-    if n <= max_len:
+    if len(tokenizer(prompt)["input_ids"]) <= max_len:
         return prompt
-    field = case.input_fields[-1]
-    ids = tokenizer(record[field], add_special_tokens=False)["input_ids"]
-    keep = max(0, len(ids) - (n - max_len))
-    while True:
-        text = tokenizer.decode(ids[:keep], skip_special_tokens=True)
-        prompt = case.format_prompt({**record, field: text})
-        if len(tokenizer(prompt)["input_ids"]) <= max_len or keep == 0:
-            return prompt
-        keep = max(0, keep - 4)
+    record = dict(record)
+    for floor in (FIELD_FLOOR, 1):
+        for field in reversed(case.input_fields):
+            ids = tokenizer(record[field], add_special_tokens=False)["input_ids"]
+            if len(ids) <= floor:
+                continue
+            over = len(tokenizer(case.format_prompt(record))["input_ids"]) - max_len
+            keep = max(floor, len(ids) - over)  # the likely cut first, then 4 tokens at a time
+            while True:
+                record[field] = tokenizer.decode(ids[:keep], skip_special_tokens=True)
+                prompt = case.format_prompt(record)
+                if len(tokenizer(prompt)["input_ids"]) <= max_len:
+                    return prompt
+                if keep == floor:
+                    break
+                keep = max(floor, keep - 4)
+    raise ValueError(f"The prompt does not fit {max_len} tokens even with every input field cut to one token: "
+                     f"the template is too long for this limit.")
 
 
 def tokenize_seq2seq(ds, tokenizer, case: Case, sizes: Sizes):
