@@ -50,3 +50,17 @@ def test_a_missing_source_is_an_error_that_names_it(monkeypatch, tmp_path):
         rt.real_tokenizer("gpt2", tmp_path, log=lambda *_: None)
     with pytest.raises(ValueError, match="Unknown tokenizer"):
         rt.real_tokenizer("bpe-of-my-own", tmp_path)
+
+
+def test_a_llama_3_tokenizer_without_its_begin_of_text_is_refused(tokenizers):
+    from tokenizers import processors
+
+    from llmft.models import check_begins_with_bos
+
+    llama3 = tokenizers["llama3"]
+    check_begins_with_bos(llama3, "llama3")  # the real one adds it
+    stripped = AutoTokenizer.from_pretrained(rt.real_tokenizer("llama3", MACHINE_CACHE, log=lambda *_: None))
+    stripped.backend_tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)  # a copy without it
+    assert stripped("Hello")["input_ids"][0] != llama3.bos_token_id
+    with pytest.raises(ValueError, match="beginning-of-text"):
+        check_begins_with_bos(stripped, "a stripped copy")

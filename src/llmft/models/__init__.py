@@ -72,7 +72,19 @@ def load_tokenizer(run: Run, source: str | Path):
         tokenizer = AutoTokenizer.from_pretrained(source)
     if run.case.task == "causal":
         add_pad_token(tokenizer)
+    if run.case.architecture == "llama" and not run.profile.offline:
+        check_begins_with_bos(tokenizer, str(source))
     return tokenizer
+
+
+def check_begins_with_bos(tokenizer, name: str) -> None:
+    """Llama 3 was trained with ``<|begin_of_text|>`` before every text, which its tokenizer's post-processor adds.
+    A copy of the tokenizer without it trains and generates without an error, and worse: refuse it."""
+    ids = tokenizer("Hello")["input_ids"]
+    if tokenizer.bos_token_id is None or not ids or ids[0] != tokenizer.bos_token_id:
+        raise ValueError(f"The tokenizer of {name} does not start a text with its beginning-of-text token "
+                         f"({tokenizer.bos_token!r}): Llama 3 needs it. Use a copy whose tokenizer.json has the "
+                         f"template post-processor (the official one does).")
 
 
 def add_pad_token(tokenizer) -> bool:
