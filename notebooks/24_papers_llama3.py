@@ -282,6 +282,9 @@ display(text_table(pd.DataFrame({"position ids": ["restart for each text (trl's 
                                      [f"{v:.3f}" for v in packed_check.values()]}),
                    f"Two texts packed into one row ({produced_by})"))
 assert packed_check["separated"] < 0.05 * packed_check["not separated"], "packed texts are not kept apart"
+footprint_4bit = base.get_memory_footprint() / 2**20
+del base  # one model on the device at a time: the zero-shot base goes before any other loads
+models.free_memory()
 
 # %% [markdown]
 # Then the same pairs trained one epoch from the same fresh adapter, without and with packing. Packing puts more
@@ -322,8 +325,6 @@ display(text_table(pd.DataFrame(packing_rows).astype(str),
 
 # %%
 display(pd.DataFrame({"QLoRA": settings_table(run, quantized=True)}).rename_axis(f"{run.profile.name} profile"))
-footprint_4bit = base.get_memory_footprint() / 2**20
-del base  # the base that answered zero-shot is not trained (see the note below): a fresh copy is
 qlora_model = adapters.attach_qlora(models.load_model(run, source, quantization=quantization), run)
 qlora_params = models.count_params(qlora_model)
 print(f"trainable: {qlora_params.trainable:,} of {qlora_params.total:,} ({qlora_params.percent:.2f} %)")
@@ -346,7 +347,8 @@ lora_fits, lora_reason = models.fits_unquantized(run, full_bytes)
 print(lora_reason)
 lora_eval = lora_model = lora_report = None
 if lora_fits:
-    lora_model = adapters.attach_lora(models.load_model(run, source), run)
+    # Beside the QLoRA model (its sampled decodings and adapter come later): both fit where the 16-bit base does.
+    lora_model = adapters.attach_lora(models.load_model(run, source, beside=(qlora_model,)), run)
     lora_report = sft.train_sft(lora_model, tokenizer, pairs, run, work / "checkpoints-lora")
     print(lora_report.summary())
     lora_eval = evaluate_causal(lora_model, tokenizer, test, run, "LoRA")
@@ -441,15 +443,18 @@ print(f"QLoRA adapter on disk: {qlora_bytes / 2**20:,.1f} MiB ({qlora_params.tra
 check = EvalSet(test.records[:8], test.references[:8])
 qlora_drift = None
 if lora_fits:  # the unquantized base fits beside the QLoRA model only where the LoRA run fitted
-    qlora_drift = roundtrip.qlora_adapter_on_full_base(run, qlora_model, models.load_model(run, source), tokenizer,
-                                                       check, qlora_dir)
+    fresh = models.load_model(run, source, beside=(qlora_model, lora_model))
+    qlora_drift = roundtrip.qlora_adapter_on_full_base(run, qlora_model, fresh, tokenizer, check, qlora_dir)
+    del fresh
+    models.free_memory()
     print(f"The QLoRA adapter on the unquantized base: logits move by up to {qlora_drift:.1e} of their scale from "
           f"the QLoRA model's (a merge that only rounds moves them by about 1e-5).")
 else:
     print("Not measured here: the unquantized base does not fit beside the QLoRA model (see the LoRA section).")
 round_trip = None
 if lora_model is not None:
-    round_trip = roundtrip.save_reload_merge(run, lora_model, models.load_model(run, source), tokenizer, check,
+    fresh = models.load_model(run, source, beside=(qlora_model, lora_model))
+    round_trip = roundtrip.save_reload_merge(run, lora_model, fresh, tokenizer, check,
                                             work / "adapter-lora")
     display(captioned(round_trip.table(), f"Save, reload, merge of the LoRA adapter ({label})"))
     assert round_trip.ok

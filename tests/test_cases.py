@@ -65,3 +65,12 @@ def test_the_registry_is_what_the_layers_read():
     assert set(data.SYNTHETIC) == {k for k, r in REGISTRY.items() if r.synthetic} == set(REGISTRY) - {"papers-llama3"}
     assert data.SYNTHETIC_SPLIT_SIZES["alpaca-gpt2"] == {"train": 4000}
     assert all(p.case == key for key, rows in PUBLISHED.items() for p in rows)
+
+
+def test_each_case_states_its_real_models_parameters():
+    """`Case.real_parameters` (what the one-model-at-a-time rule reads) is the count of the real architecture."""
+    from llmft import models
+    from llmft.cases import CASES
+
+    for case in CASES.values():
+        assert case.real_parameters == models.count_params(models.real_size_on_meta(case)).total, case.key

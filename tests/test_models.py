@@ -146,3 +146,24 @@ def test_an_untied_head_grows_the_same_pad_row_on_every_load():
         assert torch.allclose(model.get_input_embeddings().weight[50], model.get_input_embeddings().weight[:50].mean(0))
     assert torch.equal(heads[0], heads[1])
     assert torch.allclose(heads[0][50], heads[0][:50].mean(0))
+
+
+def test_one_large_model_on_the_device_at_a_time(monkeypatch, tiny_run, tiny_t5, tmp_path):
+    """For a case whose real model is large, a base loaded while another is still alive is refused (the case-4
+    pattern that runs a T4 out of memory), here with a tiny model standing for a large one; freed first, or named
+    in `beside`, it loads."""
+    from llmft import models
+
+    model, tokenizer = tiny_t5
+    model.save_pretrained(tmp_path / "m")
+    tokenizer.save_pretrained(tmp_path / "m")
+    large = dataclasses.replace(tiny_run, case=dataclasses.replace(tiny_run.case, real_parameters=8_000_000_000))
+    first = models.load_model(large, tmp_path / "m")
+    with pytest.raises(RuntimeError, match="One model on the device at a time"):
+        models.load_model(large, tmp_path / "m")
+    second = models.load_model(large, tmp_path / "m", beside=(first,))  # a comparison that needs both
+    del first, second
+    models.free_memory()
+    third = models.load_model(large, tmp_path / "m")  # the earlier ones are gone: allowed
+    small = models.load_model(tiny_run, tmp_path / "m")  # a small real model: no rule
+    assert third is not small

@@ -164,9 +164,8 @@ def check_case(key: str, steps: int = 8, tiny: bool = False, quantized: bool = F
            "seconds_per_step": round(report.seconds / max(1, report.steps), 3),
            "useful_tokens_per_second": round(report.tokens_per_second), "peak_bytes": report.memory.peak_bytes,
            "peak_gib": round(report.memory.peak_bytes / 2**30, 2), "t4_profile_steps": t4_steps}
-    del model
-    if device == "cuda":
-        torch.cuda.empty_cache()
+    del model, report
+    models.free_memory()  # trl's reference cycle too: the next case loads onto an empty device
     return out
 
 

@@ -51,6 +51,7 @@ class Case:
     fp16_ok: bool = True  # False where the model overflows in fp16 (T5 v1.1 / Flan-T5): train in fp32 on a T4
     prompt_no_input: str | None = None  # the template for records whose last input field is empty (Alpaca)
     decoding: dict = field(default_factory=dict)  # a seq2seq case's settings on top of generation.DECODING
+    real_parameters: int = 0  # the real model's parameters, as built from ``arch`` (a test checks it)
 
     def format_prompt(self, record: dict) -> str:
         """The prompt for ``record``; with an empty last input field, ``prompt_no_input`` where the case has one."""

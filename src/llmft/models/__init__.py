@@ -6,8 +6,10 @@ This module is the layer's API; beside it: :mod:`~llmft.models.adapters` (attach
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,9 +157,47 @@ def _untied_t5_is_expected(case: Case):
         log.removeFilter(drop)
 
 
-def load_model(run: Run, source: str | Path, quantization=None):
-    """The base model in fp32 (or 4-bit with ``quantization``), on the run's device."""
+# One base model on the device at a time, for cases whose real model is large (case 4: Llama-3-8B): a model left
+# alive (a name still bound, or trl's reference cycle) while the next loads is what runs a T4 out of memory. The
+# rule is checked in every profile, so the offline run catches the pattern without a GPU.
+ONE_AT_A_TIME_PARAMETERS = 2_000_000_000
+_LOADED: list = []  # weak references to the base models load_model returned
+
+
+def free_memory() -> None:
+    """After ``del model``: collect what reference cycles keep alive (trl binds ``model.forward`` to the model)
+    and hand the GPU's cached blocks back."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _base_of(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _one_model_at_a_time(run: Run, beside: tuple) -> None:
+    if run.case.real_parameters < ONE_AT_A_TIME_PARAMETERS:
+        return
+    gc.collect()
+    allowed = {id(_base_of(m)) for m in beside}
+    alive = [m for m in (ref() for ref in _LOADED) if m is not None and id(m) not in allowed]
+    if alive:
+        raise RuntimeError(
+            f"One model on the device at a time ({run.case.model_id}: {run.case.real_parameters / 1e9:.0f}B "
+            f"parameters): {len(alive)} base model(s) loaded earlier are still alive. Free them first (`del` every "
+            f"name bound to them, then `models.free_memory()`), or name them in `beside=` where the chapter has "
+            f"checked that both fit.")
+
+
+def load_model(run: Run, source: str | Path, quantization=None, beside: tuple = ()):
+    """The base model in fp32 (or 4-bit with ``quantization``), on the run's device.
+
+    For a case whose real model is large, no other base model may still be alive (one at a time), unless the
+    caller names it in ``beside`` (a comparison that needs both, where the chapter checked they fit)."""
     import transformers
+
+    _one_model_at_a_time(run, beside)
 
     cls = getattr(transformers, MODEL_CLASSES[run.case.task])
     kwargs: dict = {"dtype": torch.float32}
@@ -188,6 +228,7 @@ def load_model(run: Run, source: str | Path, quantization=None):
         assert tied == run.case.arch.get("tie_word_embeddings", True), f"{run.case.model_id}: head tying is wrong"
     if quantization is None:
         model.to(run.device)
+    _LOADED[:] = [ref for ref in _LOADED if ref() is not None] + [weakref.ref(model)]
     return model
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from llmft.models import free_memory
 from llmft.runtime import Run
 from llmft.training.train import LossRecorder, TrainReport, common_arguments, quiet_progress, timed_training
 
@@ -130,7 +131,8 @@ def compare_packing(run: Run, make_model, tokenizer, pairs, eval_pairs, output_d
                      "train loss": round(report.final_loss, 3),  # mean of the last three logged losses
                      "eval loss": round(eval_loss(model, tokenizer, eval_pairs, probe, output_dir), 3),
                      "peak MiB": round(report.memory.peak_bytes / 2**20)})
-        del model
+        del model, report
+        free_memory()  # the next run's model loads only once this one is gone (one model on the device at a time)
     return rows
 
 
