@@ -25,6 +25,9 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("LLMFT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LLMFT_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("LLMFT_PROFILE", "smoke")
+    from llmft import models
+
+    monkeypatch.setattr(models, "_LOADED", [])  # the one-model rule sees only this test's models
 
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,8 @@ def tiny_gpt2(tmp_path_factory):
 @pytest.fixture
 def run(tiny_run, tiny_gpt2, monkeypatch):
     monkeypatch.setitem(models.STANDINS, "alpaca-gpt2", lambda: tiny_gpt2)
-    sizes = dataclasses.replace(tiny_run.sizes, max_source_len=128, max_target_len=32, max_new_tokens=8,
+    # max_source_len 192: Alpaca's template alone takes 133 tokens of this tiny tokenizer
+    sizes = dataclasses.replace(tiny_run.sizes, max_source_len=192, max_target_len=32, max_new_tokens=8,
                                 group_by_length=False)
     return dataclasses.replace(tiny_run, case=CASE, sizes=sizes)
 
@@ -186,7 +187,7 @@ def test_qlora_refuses_a_4bit_base_that_bitsandbytes_repacked_for_cpu_inference(
         models.real_size_on_meta(case, device="cpu").save_pretrained(tmp)
         gpucheck._byte_tokenizer(__import__("pathlib").Path(tmp))
         fresh = models.load_model(run, tmp, quantization=models.qlora_quantization("cpu", case))
-        used = models.load_model(run, tmp, quantization=models.qlora_quantization("cpu", case))
+        used = models.load_model(run, tmp, quantization=models.qlora_quantization("cpu", case), beside=(fresh,))
     assert adapters.attach_qlora(fresh, run) is not None
     used.eval()
     with torch.no_grad():

@@ -167,3 +167,19 @@ def test_one_large_model_on_the_device_at_a_time(monkeypatch, tiny_run, tiny_t5,
     third = models.load_model(large, tmp_path / "m")  # the earlier ones are gone: allowed
     small = models.load_model(tiny_run, tmp_path / "m")  # a small real model: no rule
     assert third is not small
+
+
+def test_kbit_preparation_keeps_embeddings_and_head_in_the_compute_dtype():
+    """peft's preparation casts every 16-bit weight to fp32 (Llama-3-8B's embeddings and head: 3.9 GiB instead of
+    2 on a T4); ours freezes everything and upcasts only the norms."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from llmft.models.adapters import prepare_for_kbit_training
+
+    config = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=False)
+    model = prepare_for_kbit_training(LlamaForCausalLM(config).to(torch.float16), checkpointing=False)
+    assert not any(p.requires_grad for p in model.parameters())
+    assert model.get_input_embeddings().weight.dtype == model.get_output_embeddings().weight.dtype == torch.float16
+    norms = [p for n, p in model.named_parameters() if "norm" in n]
+    assert norms and all(p.dtype == torch.float32 for p in norms)

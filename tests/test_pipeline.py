@@ -151,8 +151,8 @@ def test_by_input_limit_reuses_done_evaluations(tiny_run, tiny_standin):
     model, tokenizer, splits, _ = _train(tiny_run, tiny_standin)
     test = EvalSet.from_split(splits["test"], tiny_run.case)
     done = evaluate_seq2seq(model, tokenizer, test, tiny_run, "lora")
-    curve = by_input_limit(model, tokenizer, test, tiny_run, (8, 64), "lora", done={64: done})
-    assert list(curve) == [8, 64] and curve[64] is done and len(curve[8].predictions) == len(test)
+    curve = by_input_limit(model, tokenizer, test, tiny_run, (24, 64), "lora", done={64: done})
+    assert list(curve) == [24, 64] and curve[64] is done and len(curve[24].predictions) == len(test)
     assert lead_baseline(EvalSet([{"dialogue": "First one. Second one.\nThird."}], [["x"]]), tiny_run.case, 1,
                          unit="sentence") == ["First one."]
 
