@@ -208,6 +208,7 @@ def pytest_addoption(parser):
                      help="early: only notebooks that read no other chapter's results; late: only those that do")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's hook, which reads the xdist_group marks set here
 def pytest_collection_modifyitems(config, items):
     phase = config.getoption("notebooks")
     if not phase:

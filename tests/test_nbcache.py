@@ -146,3 +146,9 @@ def test_the_late_run_keeps_only_the_comparison_chapter():
 
     nbcache.pytest_collection_modifyitems(Config, items)
     assert [Path(i.path).stem for i in items] == ["26_cases_compared"]
+
+
+def test_lanes_are_marked_before_xdist_reads_the_marks():
+    """pytest-xdist turns xdist_group marks into its work units in its own collection hook: ours must run first,
+    or the lanes are ignored (chapter 31 then ran beside chapter 22 instead of after it)."""
+    assert nbcache.pytest_collection_modifyitems.pytest_impl.get("tryfirst") is True
