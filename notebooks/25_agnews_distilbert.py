@@ -133,7 +133,9 @@ print(f"Data: {data_label}")
 # AG News has a `text` (headline, source and a sentence or two) and a `label`, with the same number of
 # stories per class. It publishes `train` and `test` only; we carve a validation split from train. In
 # `smoke` the stories are synthetic, in the same schema, and some sit between two desks (a technology
-# company's earnings, oil prices and unrest) and are labelled either way, as in the real data.
+# company's earnings, oil prices and unrest) and are labelled either way, as in the real data. They also keep the
+# real data's quirks **on purpose**: HTML leftovers such as `#39;s` for "'s", escaped `\$` and stray backslashes,
+# and sources in brackets (`(AP)`), so that what the model meets in `smoke` is what it meets in AG News.
 
 # %%
 splits = data.load_splits(run)

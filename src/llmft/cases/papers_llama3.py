@@ -38,7 +38,8 @@ register(
                                                                       "gate_proj", "up_proj", "down_proj")),
         ),
         # Llama-3-8B in 4-bit on a T4: 1,024 tokens per packed row, batch 2 x 4 accumulation, activation
-        # checkpointing on (trl's T4 recipe: batch 1 x 4, 1,024 tokens, about 11 GB for an 8B model with r=32).
+        # checkpointing on (trl's T4 recipe: batch 1 x 4, 1,024 tokens, about 11 GB for an 8B model with r=32,
+        # measured without FlashAttention).
         "t4": Sizes(
             train_examples=None, eval_examples=None, max_steps=None, epochs=1, batch_size=2, grad_accum=4,
             learning_rate=2e-4, max_source_len=768, max_target_len=256, max_new_tokens=192, logging_steps=5,
