@@ -6,14 +6,14 @@ execution cache does for a book:
 * Each staged notebook gets a **content key**: its own source, every file of ``src/llmft``, ``pyproject.toml``
   (the pins), whether the CPU computes bf16 in hardware (case 4 trains under bf16 autocast where it does), and the
   ``LLMFT_*`` settings that choose profile, data and models. Notebooks that read other chapters' results are also
-  keyed on what they read, as it is when they start (:data:`LATE`: the whole results folder; :data:`AFTER`: one
-  file).
+  keyed on what they read, as it is when they start (the whole results folder, or the one file :data:`READS`
+  names).
 * After a notebook passes, its executed copy and the results files it wrote are stored under the key
   (``$LLMFT_NBCACHE``, default ``_build/notebook-cache``). A later run with the same key restores both and skips
   the notebook; anything else runs it. A notebook that fails stores nothing.
-* ``--notebooks early`` keeps every notebook but the comparison chapter (:data:`LATE`): they run side by side, one
-  lane per pytest-xdist worker. A chapter that reads one other chapter's results (:data:`AFTER`) runs in that
-  chapter's lane, after it. ``--notebooks late`` keeps only :data:`LATE`, for a second run after the first.
+* ``--notebooks early`` keeps the notebooks that read no other chapter's results: they run side by side, one
+  lane per pytest-xdist worker. ``--notebooks late`` keeps only those that do (:data:`LATE`), for a second run
+  after the first.
 * **Stand-ins are built in the lanes**: before a case chapter runs, its offline model (the registry's
   ``standin``) is built if the cache lacks it, with one torch thread (as ``python -m llmft.models.standins``
   builds it: the same weights), so the builds overlap the other lane's notebooks instead of running before all
@@ -38,11 +38,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Notebooks that read the results other chapters wrote, keyed on those results as they are when they start: the
-# comparison chapter reads every case's (it runs last, keyed on the whole results folder); chapter 31 reads case 2's
-# results file only, and runs in case 2's lane right after it.
-LATE = ("26_cases_compared",)
-AFTER = {"31_more_than_one_gpu": ("22_dialogsum_flan_t5", "dialogsum-flan-t5/smoke.json")}
+# Notebooks that read the results other chapters wrote run in a second, late run, keyed on those results as they
+# are when they start: the comparison chapter on the whole results folder, chapter 31 on case 2's results file only
+# (READS). pytest-xdist does not keep the order of the tests it sends a worker, so a chapter that must follow
+# another cannot ride in its lane: measured, chapter 31 then started before case 2's chapter.
+LATE = ("26_cases_compared", "31_more_than_one_gpu")
+READS = {"31_more_than_one_gpu": "dialogsum-flan-t5/smoke.json"}
 # Settings that only say where things go: not part of a notebook's content.
 PLACES = {"LLMFT_CACHE", "LLMFT_RESULTS_DIR", "LLMFT_NBCACHE", "LLMFT_REQUIRE_BROWSER"}
 
@@ -82,11 +83,11 @@ def shared_key() -> str:
 def notebook_key(source: Path, shared: str) -> str:
     h = hashlib.sha256(shared.encode())
     h.update((ROOT / "notebooks" / source.name).read_bytes())
-    if source.stem in LATE:
-        _hash_tree(h, results_dir())
-    if source.stem in AFTER:
-        read = results_dir() / AFTER[source.stem][1]
+    if source.stem in READS:
+        read = results_dir() / READS[source.stem]
         h.update(read.read_bytes() if read.exists() else b"missing")
+    elif source.stem in LATE:
+        _hash_tree(h, results_dir())
     return h.hexdigest()[:16]
 
 
@@ -221,22 +222,17 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     # Side by side (pytest-xdist, --dist loadgroup): the notebooks are dealt to one lane per worker, longest first
-    # to the lane with the least so far (by the time each last took, where known, plus the stand-in builds it will
-    # need), and scheduled before the unit tests, which fill in around them. A chapter of AFTER rides with the
-    # chapter it reads, after it.
-    notebooks = {Path(i.path).stem: i for i in items if _is_notebook(i)}
-    chains = [[item] + [notebooks[s] for s, (first, _) in AFTER.items() if first == stem and s in notebooks]
-              for stem, item in notebooks.items() if not (stem in AFTER and AFTER[stem][0] in notebooks)]
-    chains.sort(key=lambda chain: sum(_expected(i) for i in chain), reverse=True)
+    # to the lane with the least so far (by the time each last took, where known, plus the stand-in build it will
+    # need), and scheduled before the unit tests, which fill in around them.
+    notebooks = sorted((i for i in items if _is_notebook(i)), key=_expected, reverse=True)
     workers = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
     if workers and isinstance(workers, int) and workers > 1:
         load = [0.0] * workers
-        for chain in chains:
+        for item in notebooks:
             lane = load.index(min(load))
-            load[lane] += sum(_expected(i) for i in chain)
-            for item in chain:
-                item.add_marker(pytest.mark.xdist_group(f"notebooks-{lane}"))
-    items[:] = [i for chain in chains for i in chain] + [i for i in items if not _is_notebook(i)]
+            load[lane] += _expected(item)
+            item.add_marker(pytest.mark.xdist_group(f"notebooks-{lane}"))
+    items[:] = notebooks + [i for i in items if not _is_notebook(i)]
 
 
 def _expected(item) -> float:
@@ -248,7 +244,7 @@ def _expected(item) -> float:
         return json.loads(meta.read_text())["seconds"]
     from llmft.models.standins.__main__ import MEASURED_SECONDS
 
-    reference = _standin(stem) if stem not in AFTER else None  # a chapter of AFTER finds its case's model built
+    reference = _standin(stem)
     build = MEASURED_SECONDS.get(reference.rpartition(":")[2], 0) if reference else 0
     return EXPECTED_SECONDS.get(stem, 30) + build
 
@@ -261,12 +257,12 @@ EXPECTED_SECONDS = {"21_xsum_t5_small": 480, "24_papers_llama3": 530, "22_dialog
 
 def _standin(stem: str) -> str | None:
     """The offline model (registry ``"module:function"``) that chapter ``stem`` loads in the smoke profile, or None:
-    a case chapter's stem is its number and case key (``21_xsum_t5_small``); chapters of AFTER use their case's."""
+    a case chapter's stem is its number and case key (``21_xsum_t5_small``); chapter 31 uses case 2's."""
     if os.environ.get("LLMFT_PROFILE", "smoke") != "smoke" or os.environ.get("LLMFT_MODEL"):
         return None
     from llmft.cases import REGISTRY
 
-    stem = AFTER.get(stem, (stem,))[0]
+    stem = {"31_more_than_one_gpu": "22_dialogsum_flan_t5"}.get(stem, stem)
     registered = REGISTRY.get(stem.partition("_")[2].replace("_", "-"))
     return registered.standin if registered else None
 

@@ -116,17 +116,15 @@ def test_notebooks_are_dealt_to_lanes_longest_first(monkeypatch, tmp_path):
             return {"notebooks": "early", "numprocesses": 2}.get(name, default)
 
     nbcache.pytest_collection_modifyitems(Config, items)
-    assert [Path(i.path).stem for i in Config.deselected] == ["26_cases_compared"]
+    assert [Path(i.path).stem for i in Config.deselected] == ["31_more_than_one_gpu", "26_cases_compared"]
     lanes = {}
     for i in items:
         lanes.setdefault(i.markers[0].kwargs.get("name") or i.markers[0].args[0], []).append(Path(i.path).stem)
     assert len(lanes) == 2
     assert Path(items[0].path).stem == "21_xsum_t5_small"  # the longest first (its stand-in's build included)
-    lane = next(v for v in lanes.values() if "22_dialogsum_flan_t5" in v)  # 31 reads case 2: same lane, after it
-    assert lane.index("31_more_than_one_gpu") == lane.index("22_dialogsum_flan_t5") + 1
 
 
-def test_the_late_run_keeps_only_the_comparison_chapter():
+def test_the_late_run_keeps_the_chapters_that_read_results():
     items = [_Item("21_xsum_t5_small"), _Item("31_more_than_one_gpu"), _Item("26_cases_compared")]
 
     class Config:
@@ -145,7 +143,7 @@ def test_the_late_run_keeps_only_the_comparison_chapter():
             return {"notebooks": "late"}.get(name, default)
 
     nbcache.pytest_collection_modifyitems(Config, items)
-    assert [Path(i.path).stem for i in items] == ["26_cases_compared"]
+    assert sorted(Path(i.path).stem for i in items) == ["26_cases_compared", "31_more_than_one_gpu"]
 
 
 def test_lanes_are_marked_before_xdist_reads_the_marks():
