@@ -165,8 +165,8 @@ display(Markdown(
 # rather than LoRA, their own evaluation code and splits, sometimes another metric), and in `smoke` ours come
 # from offline models on synthetic data, which show that the pipeline learns, not what the real model reaches.
 # In `t4` and `full` ours come from the real models, with our sizes and splits: compare the direction and rough
-# size of a gain, never the decimals. Shares are on the 0-1 scale of our tables (a figure published x100 or in
-# % is divided by 100).
+# size of a gain, never the decimals. Shares are on the 0-1 scale of our tables (a figure published x100, or as a
+# percentage, is divided by 100).
 
 # %%
 display(text_table(compare.published_table(rows), "Figures published for the real models (other runs; not "

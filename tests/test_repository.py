@@ -109,3 +109,17 @@ def test_github_workflow_runs_the_same_test_command_as_ci():
     assert any(u.startswith("actions/cache@") for u in uses) and any(u.startswith("actions/upload-artifact@") for u in uses)
     deploy = workflow["jobs"]["deploy"]
     assert "refs/heads/main" in deploy["if"] and deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
+
+
+def test_no_markdown_line_starts_with_a_percent_sign():
+    """In MyST a line that starts with % is a comment: the book drops it without a word (a sentence of chapter 3.6
+    lost its end that way)."""
+    import json
+
+    found = []
+    for nb in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        for i, cell in enumerate(json.loads(nb.read_text())["cells"]):
+            if cell["cell_type"] == "markdown":
+                found += [f"{nb.name} cell {i}: {line[:60]!r}" for line in "".join(cell["source"]).splitlines()
+                          if line.lstrip().startswith("%")]
+    assert not found, "\n".join(found)
