@@ -75,16 +75,18 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
-def shown_path(path: str | Path) -> str:
-    """A path as a page prints it: relative to the project (the folder that holds ``results/``) or to the working
-    folder, else its last two parts: never the reader's own folders."""
+def shown_path(path: str | Path | None) -> str | None:
+    """A path as a page, a log or a server shows it: relative to the project (the folder that holds ``results/``)
+    or to the working folder, else its name only: never the reader's own folders."""
+    if path is None:
+        return None
     p = Path(path).resolve()
     for root in (project_results_dir().resolve().parent, Path.cwd().resolve()):
         try:
             return str(p.relative_to(root))
         except ValueError:
             continue
-    return str(Path(*p.parts[-2:]))
+    return p.name
 
 
 def project_results_dir() -> Path:

@@ -26,7 +26,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, field_validator
 
-from llmft.serve.guard import Guard, Limits, shown_path
+from llmft.runtime import shown_path
+from llmft.serve.guard import Guard, Limits
 
 MAX_NEW_TOKENS = 512
 MAX_TEMPERATURE = 2.0

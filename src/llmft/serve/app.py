@@ -22,7 +22,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from llmft.serve.guard import Guard, Limits, shown_path
+from llmft.runtime import shown_path
+from llmft.serve.guard import Guard, Limits
 
 TEMPLATES = Path(__file__).parent / "templates"
 

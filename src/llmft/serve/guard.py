@@ -26,7 +26,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import anyio
 
@@ -323,16 +322,3 @@ def exposure_warning(host: str, api_key: bool) -> str | None:
            "It has no authentication: set LLMFT_API_KEY to require a key, or put it behind a reverse proxy that "
            "authenticates (see book/running.md).")
     return f"WARNING: binding {host} makes this server reachable from other machines on your networks. {key}"
-
-
-def shown_path(path: str | Path | None) -> str | None:
-    """A path as pages and /health show it: relative to the working folder when inside it, else its name only
-    (an absolute path would show the machine's folders)."""
-    if path is None:
-        return None
-    p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return p.name
-
