@@ -55,7 +55,7 @@ from peft import LoraConfig, get_peft_model
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from llmft import models
-from llmft.cases import CASES
+from llmft.cases import CASES, get_case
 from llmft.foundations import memory_model as mm
 from llmft.foundations import quant
 from llmft.foundations.lora import trainable_by_formula
@@ -218,20 +218,28 @@ show_source(mm.training_memory)
 
 # %% [markdown]
 # Below, each case's real architecture (from the published numbers, counted on the `meta` device) with
-# one sequence of 512 tokens and gradient checkpointing, as the `t4` profile trains. Full fine-tuning is
-# in fp32 and in mixed fp16; LoRA uses each case's own configuration on an fp16, int8 or NF4 base (NF4 is
-# QLoRA). A T4 has 15 GB; the CUDA context and fragmentation take some of that, which the model leaves out.
+# one sequence of 512 tokens and gradient checkpointing. Full fine-tuning is in fp32 and in mixed fp16; LoRA uses
+# each case's own configuration on an fp16, int8 or NF4 base (NF4 is QLoRA). A quantized base is counted module by
+# module as transformers and bitsandbytes hold it (`mm.weight_bytes`): only the linear layers are quantized; the
+# embeddings, the output head and the norms stay 16-bit, and T5 keeps its `wo` layers in fp32. The logits of the
+# loss and the CUDA context are left out here (the T4 plan of each case chapter counts them). A T4 has 15 GB.
 
 # %%
 rows = []
 for case in CASES.values():
-    n_params = models.count_params(models.real_size_on_meta(case)).total
+    meta = models.real_size_on_meta(case)
+    n_params = models.count_params(meta).total
     h, heads, layers = mm.transformer_dims(case)
     act = mm.activation_bytes(h, heads, layers, seq=512, batch=1, checkpointing=True)
+    skip = case.lora.modules_to_save or None
+    base = {"fp16": mm.weight_bytes(meta, "fp16", skip=skip),
+            "int8": mm.weight_bytes(meta, "fp16", quantized=True, bits=8, skip=skip),
+            "nf4": mm.weight_bytes(meta, "fp16", quantized=True, skip=skip)}
     for label, method, dtype in [("full, fp32", "full", "fp32"), ("full, mixed fp16", "full", "fp16"),
                                  ("LoRA, fp16 base", "lora", "fp16"), ("LoRA, int8 base", "lora", "int8"),
                                  ("QLoRA, NF4 base", "lora", "nf4")]:
-        est = mm.training_memory(n_params, trainable_by_formula(case), dtype, method, act)
+        weights = sum(base[dtype].values()) if method == "lora" else None
+        est = mm.training_memory(n_params, trainable_by_formula(case), dtype, method, act, weights=weights)
         rows.append({"model": case.model_id, "method": label, **est.gib(),
                      "fits a T4": "yes" if est.total < mm.T4_BYTES else "no"})
 memory = pd.DataFrame(rows).set_index(["model", "method"])
@@ -243,12 +251,18 @@ memory.style.format(precision=2).set_caption(
 # Full fine-tuning costs 16 bytes per parameter before activations, so even the 250M-parameter
 # Flan-T5-base needs almost 4 GiB, and Llama-3-8B about 120 GiB. LoRA removes the gradients and
 # optimizer states of the frozen weights, but Llama-3-8B's fp16 weights alone take 15 GiB. Only a
-# quantized base brings it onto a T4: 8-bit leaves little head-room, NF4 (QLoRA) leaves more than half the card.
+# quantized base brings it onto a T4:
 
 # %%
 llama = memory.loc["meta-llama/Meta-Llama-3-8B"]
 assert llama.loc["QLoRA, NF4 base", "fits a T4"] == "yes" and llama.loc["LoRA, fp16 base", "fits a T4"] == "no"
-assert llama.loc["QLoRA, NF4 base", "total"] < 0.5 * mm.T4_BYTES / 2**30
+card = mm.T4_BYTES / 2**30
+nf4_base = mm.weight_bytes(models.real_size_on_meta(get_case("papers-llama3")), "fp16", quantized=True)
+print(f"On a T4 ({card:.1f} GiB), Llama-3-8B's LoRA on an 8-bit base leaves "
+      f"{card - llama.loc['LoRA, int8 base', 'total']:.1f} GiB, QLoRA on NF4 "
+      f"{card - llama.loc['QLoRA, NF4 base', 'total']:.1f} GiB for the logits, longer sequences and the CUDA context. "
+      f"Of the NF4 base's {sum(nf4_base.values()) / 2**30:.2f} GiB, {nf4_base['fp16 weights'] / 2**30:.2f} GiB are the "
+      "16-bit embeddings, head and norms that bitsandbytes does not quantize.")
 
 # %% [markdown]
 # ### The model beside a measurement
@@ -351,9 +365,9 @@ fig.tight_layout()
 #    term holds for eager attention, which stores the $s \times s$ scores; SDPA's memory-efficient kernels and
 #    FlashAttention do not store them, so it drops out there); with checkpointing only each layer's input is
 #    kept.*
-# 4. **8-bit states.** Extend `training_memory` with an option for 8-bit optimizer states (2 bytes per
-#    trained parameter). How much does it save for QLoRA on Llama-3-8B? *Hint: the adapter has 168M
-#    parameters.*
+# 4. **8-bit states.** `training_memory` takes `optimizer="paged_adamw_8bit"` (two 8-bit states and their block
+#    constants, about 2 bytes per trained parameter, instead of AdamW's 8). How much does it save for QLoRA on
+#    Llama-3-8B? *Hint: the adapter has 168M parameters, so about 6 bytes each: roughly 0.9 GiB.*
 #
 # ## References
 #

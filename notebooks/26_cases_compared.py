@@ -130,7 +130,9 @@ fig = plots.memory_panels(compare.measured_memory(rows), f"measured in this run 
 # The two panels answer different questions. On the left, what this run measured: in `smoke` the stand-ins
 # weigh a few megabytes, so quantizing them saves almost nothing and the process's own overhead dominates. On
 # the right, the memory model of {doc}`12_quantization_qlora` for the *real* models (one 512-token sequence, activation
-# checkpointing on): weights, the adapter's gradients and AdamW states, and activations.
+# checkpointing on): the weights module by module as they are loaded (a 4-bit base keeps its embeddings and head in
+# 16 bits), the adapter's gradients and optimizer states (paged 8-bit AdamW under QLoRA), and activations. Each case
+# chapter's T4 plan adds the logits, the KV cache and the CUDA context.
 
 # %%
 llama = next(v for k, v in estimated.items() if k.startswith("4."))

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # More than one GPU
 #
-# Every case in this book fits one T4. Sooner or later a job does not: the data take a day on one card, or
+# Every case in this book is planned to fit one T4 (each chapter shows its T4 plan). Sooner or later a job does not: the data take a day on one card, or
 # the model does not fit on it at all. This chapter shows the next step on the engines the Hugging Face stack
 # already uses, with nothing hand-made: **data parallelism** (DDP) when one GPU is too slow, and sharding
 # (**FSDP**, **DeepSpeed ZeRO**) when the model is too big. It runs case 2's training on two processes and

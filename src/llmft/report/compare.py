@@ -298,20 +298,26 @@ def measured_memory(rows: list[CaseResult]) -> dict[str, dict[str, float | None]
 def estimated_memory(cases: list[Case], seq: int = 512, batch: int = 1) -> dict[str, dict[str, float]]:
     """``{case: {"LoRA (16-bit base)": GiB, "QLoRA (NF4 base)": GiB}}`` for the *real* models, from
     :mod:`llmft.foundations.memory_model` (one sequence of ``seq`` tokens, activation checkpointing on), as chapter 12
-    estimates them: weights, adapter gradients and AdamW states, activations."""
+    estimates them: weights module by module as loaded, adapter gradients and optimizer states (AdamW; paged 8-bit AdamW
+    under QLoRA, as the GPU runs use), activations."""
     from llmft import models
     from llmft.foundations import memory_model as mm
     from llmft.foundations.lora import trainable_by_formula
 
     out = {}
     for case in cases:
-        n_params = models.count_params(models.real_size_on_meta(case)).total
+        meta = models.real_size_on_meta(case)
+        n_params = models.count_params(meta).total
         h, heads, layers = mm.transformer_dims(case)
         act = mm.activation_bytes(h, heads, layers, seq=seq, batch=batch, checkpointing=True)
         n_trained = trainable_by_formula(case)
+        skip = case.lora.modules_to_save or None
+        w16 = sum(mm.weight_bytes(meta, "fp16", skip=skip).values())
+        w4 = sum(mm.weight_bytes(meta, "fp16", quantized=True, skip=skip).values())
         out[f"{case.number}. {case.model_id.split('/')[-1]}"] = {
-            "LoRA (16-bit base)": mm.training_memory(n_params, n_trained, "fp16", "lora", act).total / mm.GiB,
-            "QLoRA (NF4 base)": mm.training_memory(n_params, n_trained, "nf4", "lora", act).total / mm.GiB}
+            "LoRA (16-bit base)": mm.training_memory(n_params, n_trained, "fp16", "lora", act, weights=w16).total / mm.GiB,
+            "QLoRA (NF4 base)": mm.training_memory(n_params, n_trained, "nf4", "lora", act, weights=w4,
+                                                   optimizer="paged_adamw_8bit").total / mm.GiB}
     return out
 
 
