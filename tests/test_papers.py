@@ -258,6 +258,36 @@ def test_local_teacher_runs_an_instruct_model_and_frees_it(smollm2_path):
         teacher.reply("x", 1)
 
 
+def test_local_teacher_batches_give_the_replies_of_one_chunk_at_a_time(smollm2_path):
+    teacher = teachers.LocalTeacher(smollm2_path, device="cpu", max_new_tokens=10)
+    chunks = ["SparseNet is a method for retrieval.", "We train a rank-8 adapter on every projection of the model, "
+              "with a learning rate of 2e-4, for three epochs on 9,000 examples."]  # different lengths: left padding
+    assert teacher.replies(chunks, 1) == [teacher.reply(c, 1) for c in chunks]
+    teacher.close()
+
+
+def test_the_pipeline_asks_a_batching_teacher_in_batches_and_counts_failures_per_chunk(pdfs, tmp_path):
+    class Batching(teachers.OfflineTeacher):
+        batch_size = 3
+
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def replies(self, texts, n):
+            self.batches.append(len(texts))
+            if len(self.batches) == 2:
+                raise ConnectionError("the server dropped the request")
+            return [self.reply(t, n) for t in texts]
+
+    teacher = Batching()
+    report = pipeline.BuildReport(teacher=teacher.name)
+    docs = pipeline.read_papers(pdfs, report)
+    triples = pipeline.ask_teacher(docs, teacher, report, chunk_size=1500, overlap=200, per_chunk=4, progress=False)
+    assert teacher.batches[:2] == [3, 3] and sum(teacher.batches) == report.chunks
+    assert report.teacher_errors == 3 and triples
+
+
 # ------------------------------------------------------------------ the whole pipeline
 def test_build_dataset_writes_splits_with_provenance(pdfs, tmp_path):
     report = pipeline.build_dataset(pdfs, teachers.OfflineTeacher(), tmp_path / "triples", chunk_size=1500,

@@ -42,8 +42,8 @@ register(
         # measured without FlashAttention).
         "t4": Sizes(
             train_examples=None, eval_examples=None, max_steps=None, epochs=1, batch_size=2, grad_accum=4,
-            learning_rate=2e-4, max_source_len=768, max_target_len=256, max_new_tokens=192, logging_steps=5,
-            eval_batch_size=8, gradient_checkpointing=True, group_by_length=False, packing=True,
+            learning_rate=2e-4, max_source_len=768, max_target_len=256, max_new_tokens=128, logging_steps=5,
+            eval_batch_size=16, gradient_checkpointing=True, group_by_length=False, packing=True,
         ),
         "full": Sizes(
             train_examples=None, eval_examples=None, max_steps=None, epochs=3, batch_size=4, grad_accum=4,

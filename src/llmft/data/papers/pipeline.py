@@ -59,26 +59,41 @@ def read_papers(paths: list[Path], report: BuildReport | None = None, max_pages:
 EARLY_CHECK = 3  # replies: if none of the first ones gives a triple, the teacher is not working: stop
 
 
+def _replies(teacher, jobs: list, per_chunk: int, report: BuildReport, progress: bool):
+    """``(doc, chunk, reply)`` for each job, in order: in batches where the teacher has ``replies`` (a local model),
+    one request at a time otherwise. A request that fails (network, server) is counted per chunk and skipped."""
+    from tqdm.auto import tqdm
+
+    size = max(1, int(getattr(teacher, "batch_size", 1))) if hasattr(teacher, "replies") else 1
+    with tqdm(total=len(jobs), desc="teacher", disable=not progress, leave=False) as bar:
+        for start in range(0, len(jobs), size):
+            group = jobs[start : start + size]
+            try:
+                if size > 1:
+                    replies = teacher.replies([chunk.text for _, chunk in group], per_chunk)
+                else:
+                    replies = [teacher.reply(group[0][1].text, per_chunk)]
+            except TeacherError:
+                raise
+            except (ConnectionError, TimeoutError, OSError):
+                report.teacher_errors += len(group)
+                bar.update(len(group))
+                continue
+            bar.update(len(group))
+            yield from ((doc, chunk, reply) for (doc, chunk), reply in zip(group, replies))
+
+
 def ask_teacher(docs: list[Document], teacher, report: BuildReport, chunk_size: int, overlap: int,
                 per_chunk: int, progress: bool = True) -> list[dict]:
     """Every chunk of every document to the teacher; parsed triples with provenance. A chunk whose request
     fails (network, server error) is counted and skipped; a teacher that cannot work at all stops the run, and
     so does one whose first :data:`EARLY_CHECK` replies give no usable triple (wrong precision, wrong model, a
     server that answers with errors): now, not at the split an hour later."""
-    from tqdm.auto import tqdm
-
     jobs = [(doc, chunk) for doc in docs for chunk in chunk_document(doc, chunk_size, overlap)]
     report.chunks = len(jobs)
     triples: list[dict] = []
     per_paper: Counter = Counter()
-    for doc, chunk in tqdm(jobs, desc="teacher", disable=not progress, leave=False):
-        try:
-            reply = teacher.reply(chunk.text, per_chunk)
-        except TeacherError:
-            raise
-        except (ConnectionError, TimeoutError, OSError):
-            report.teacher_errors += 1
-            continue
+    for doc, chunk, reply in _replies(teacher, jobs, per_chunk, report, progress):
         parsed = parse_reply(reply)
         report.replies[parsed.format] += 1
         report.malformed += parsed.malformed

@@ -121,10 +121,12 @@ def teacher_dtype(device: str):
 class LocalTeacher:
     """An instruct model run here with ``transformers`` (greedy decoding), freed by :meth:`close`."""
 
-    def __init__(self, model_id: str = DEFAULT_LOCAL, device: str = "cuda", max_new_tokens: int = 1024, **load):
+    def __init__(self, model_id: str = DEFAULT_LOCAL, device: str = "cuda", max_new_tokens: int = 1024,
+                 batch_size: int = 8, **load):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.model_id, self.device, self.max_new_tokens = str(model_id), device, max_new_tokens
+        self.batch_size = batch_size  # chunks per generate call (:meth:`replies`)
         dtype = teacher_dtype(device)
         self.tokenizer = AutoTokenizer.from_pretrained(model_id, **load)
         self.model = AutoModelForCausalLM.from_pretrained(model_id, dtype=dtype, **load).to(device).eval()
@@ -144,6 +146,30 @@ class LocalTeacher:
         with torch.inference_mode():
             out = self.model.generate(**ids, max_new_tokens=self.max_new_tokens, do_sample=False)
         return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+    def replies(self, chunk_texts: list[str], n: int) -> list[str]:
+        """Replies to several chunks in one batch (left padding, greedy): on a GPU, decoding reads the weights once
+        per step for the whole batch, so eight chunks cost little more than one."""
+        import torch
+
+        if self.model is None:
+            raise TeacherError("This teacher was closed.")
+        tok = self.tokenizer
+        texts = [tok.apply_chat_template([{"role": "system", "content": SYSTEM},
+                                          {"role": "user", "content": prompt_for(t, n)}],
+                                         add_generation_prompt=True, tokenize=False) for t in chunk_texts]
+        side, pad = tok.padding_side, tok.pad_token
+        tok.padding_side = "left"  # the replies start where every prompt ends
+        if tok.pad_token is None:  # a teacher only generates here: its pad id is masked out, never trained
+            tok.pad_token = tok.eos_token
+        try:
+            ids = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        finally:
+            tok.padding_side, tok.pad_token = side, pad
+        with torch.inference_mode():
+            out = self.model.generate(**ids, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                      pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
+        return [tok.decode(row[ids["input_ids"].shape[1]:], skip_special_tokens=True) for row in out]
 
     def close(self) -> None:
         """Free the model (and the GPU memory it held) before the student is loaded."""
