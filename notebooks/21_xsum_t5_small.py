@@ -447,11 +447,12 @@ with running_server(case.key, adapter_dir, profile=run.profile.name) as server:
     answer = server.post("/summarize", {"text": test.records[0]["document"]})
 display(captioned(pd.DataFrame({"GET /health": pd.Series(health), "POST /summarize": pd.Series(answer)})
                   .fillna(""), f"The server's answers ({label})"))
-assert answer["summary"] == tuned.predictions[0], "the server and the chapter disagree"
+assert roundtrip.same_outputs(answer["summary"], tuned.predictions[0], run.device), "the server and the chapter disagree"
 
 # %% [markdown]
 # The served summary is the one the chapter's LoRA model wrote for the same article: the same base, the
-# same adapter, the same decoding.
+# same adapter, the same decoding. (Here on the CPU, word for word. On a GPU the server's batch of one rounds
+# differently from the chapter's batches, so there the check asks for three quarters of the words in place.)
 #
 # ## Results file
 #

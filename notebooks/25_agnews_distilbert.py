@@ -343,7 +343,8 @@ display(text_table(classify.confident_errors(test, tuned, run, k=5), f"LoRA's mo
 #
 # The adapter is saved with the head it trained (`modules_to_save`). We reload it onto a fresh base (whose
 # own head is random again) and check for identical logits, then merge the LoRA matrices into the base
-# weights and compare logits relative to their scale.
+# weights and compare logits relative to their scale. (On a GPU, batches of other shapes round differently: there
+# the reloaded logits must agree within the tolerance and 95 % of the labels must match.)
 
 # %%
 adapter_dir = run.results_dir / case.key / "adapter-lora"
@@ -351,19 +352,21 @@ adapter_bytes = adapters.save_adapter(lora_model, adapter_dir)
 reloaded = adapters.load_adapter(models.load_model(run, source), adapter_dir)
 batch = tokenizer(list(test["text"][:16]), padding=True, truncation=True, max_length=sizes.max_source_len,
                   return_tensors="pt").to(run.device)
-reload_diff = roundtrip.max_logit_difference(lora_model, reloaded, batch)
+reload_diff = roundtrip.relative_logit_difference(lora_model, reloaded, batch)
 merged = reloaded.merge_and_unload()
 merge_diff = roundtrip.relative_logit_difference(lora_model, merged, batch)
-tolerance = 1e-5 if run.device == "cpu" else 1e-3
-same_labels = bool((classify.predict(merged, tokenizer, test["text"][:64], run, "merged").argmax(-1)
-                    == classify.predict(lora_model, tokenizer, test["text"][:64], run, "LoRA").argmax(-1)).all())
+cpu = run.device == "cpu"
+tolerance = 1e-5 if cpu else 1e-3
+agreement = float((classify.predict(merged, tokenizer, test["text"][:64], run, "merged").argmax(-1)
+                   == classify.predict(lora_model, tokenizer, test["text"][:64], run, "LoRA").argmax(-1)).float().mean())
+same_labels = agreement == 1.0 if cpu else agreement >= 0.95
 display(captioned(pd.DataFrame({
     "adapter and head on disk (KiB)": [f"{adapter_bytes / 1024:,.1f}"],
-    "max |logit diff|, reloaded": [reload_diff],
+    "max |logit diff| / max |logit|, reloaded": [f"{reload_diff:.1e}" if reload_diff else "0"],
     "max |logit diff| / max |logit|, merged": [f"{merge_diff:.1e}"],
-    "merged gives the same labels": [same_labels],
+    "merged gives the same labels": [f"{agreement:.0%}"],
 }), f"Save, reload, merge ({label})"))
-assert reload_diff == 0.0 and merge_diff < tolerance and same_labels
+assert (reload_diff == 0.0 if cpu else reload_diff < tolerance) and merge_diff < tolerance and same_labels
 
 # %% [markdown]
 # ## Results file

@@ -166,6 +166,25 @@ def test_save_reload_merge_checks_every_step(tiny_run, tiny_standin, tmp_path):
     assert rt.ok and rt.reload_diff == 0.0 and rt.adapter_bytes > 0 and (tmp_path / "adapter").is_dir()
     assert list(rt.table().columns)[0] == "adapter on disk (KiB)"
     assert not dataclasses.replace(rt, same_text=False).ok and not dataclasses.replace(rt, merge_diff=1.0).ok
+    # on a CPU a reloaded adapter must give the same logits bit for bit; on a GPU, within the tolerance
+    assert not dataclasses.replace(rt, reload_diff=1e-6).ok
+    assert dataclasses.replace(rt, reload_diff=1e-6, exact=False).ok
+    assert not dataclasses.replace(rt, reload_diff=1.0, exact=False).ok
+
+
+def test_outputs_are_compared_exactly_on_a_cpu_and_by_agreement_on_a_gpu():
+    from llmft.evaluation.roundtrip import same_outputs, text_agreement
+
+    a = ["the cat sat", "a dog ran", "it rained", "sun"]
+    b = ["the cat sat", "a dog ran", "it rained", "moon"]  # a beam flipped on one input
+    assert text_agreement(a, b) == 0.75
+    assert not same_outputs(a, b, "cpu") and same_outputs(a, b, "cuda") and same_outputs(a, a, "cpu")
+    assert not same_outputs(a, ["x", "y", "z", "sun"], "cuda")
+    assert same_outputs("the cat sat on the mat", "the cat sat on a mat", "cuda")  # 5 of 6 words in place
+    assert not same_outputs("the cat sat on the mat", "the cat sat on a mat", "cpu")
+    assert not same_outputs("the cat sat on the mat", "a dog ran off", "cuda")
+    with pytest.raises(ValueError, match="Cannot compare"):
+        text_agreement(a, a[:2])
 
 
 def test_cpu_bf16_only_where_the_profile_allows_and_the_cpu_has_it(monkeypatch, tmp_path):

@@ -55,26 +55,53 @@ def qlora_adapter_on_full_base(run: Run, qlora_model, fresh_base, tokenizer, che
     return relative_logit_difference(qlora_model, on_full, teacher_forcing_batch(run, tokenizer, check))
 
 
+def text_agreement(a: list[str], b: list[str]) -> float:
+    """Share of positions where two lists of outputs hold the same text (1.0: identical)."""
+    if len(a) != len(b):
+        raise ValueError(f"Cannot compare {len(a)} outputs with {len(b)}.")
+    return sum(x == y for x, y in zip(a, b)) / max(1, len(a))
+
+
+# On a GPU, the same model run on batches of other shapes rounds differently, and beam search can flip on a near
+# tie: outputs are compared there by agreement, not identity (and logits within a tolerance).
+GPU_AGREEMENT = 0.75
+
+
+def same_outputs(a: list[str] | str, b: list[str] | str, device: str) -> bool:
+    """Do two runs of one model give the same outputs? Exactly on a CPU (one thread, the same batches: bit for bit);
+    on a GPU, at least :data:`GPU_AGREEMENT` of them identical, and a single output at least 3/4 of its words in
+    place."""
+    if isinstance(a, str) and isinstance(b, str):
+        if device == "cpu" or a == b:
+            return a == b
+        wa, wb = a.split(), b.split()
+        return sum(x == y for x, y in zip(wa, wb)) >= GPU_AGREEMENT * max(len(wa), len(wb), 1)
+    share = text_agreement(list(a), list(b))
+    return share == 1.0 if device == "cpu" else share >= GPU_AGREEMENT
+
+
 @dataclass
 class RoundTrip:
     """What :func:`save_reload_merge` found: the adapter's size, and how far reloading and merging moved outputs."""
 
     adapter_bytes: int
-    reload_diff: float  # max |logit difference|, reloaded adapter vs the trained one: must be 0
+    reload_diff: float  # max |logit difference| / max |logit|, reloaded vs trained: 0 on a CPU, rounding on a GPU
     merge_diff: float  # max |logit difference| / max |logit|, merged vs the trained one: rounding only
-    same_text: bool  # the merged model writes the same outputs
+    same_text: bool  # the merged model writes the same outputs (on a GPU: by agreement, see same_outputs)
     tolerance: float
+    exact: bool = True  # on a CPU the reloaded adapter must give the very same logits
 
     @property
     def ok(self) -> bool:
-        return self.reload_diff == 0.0 and self.merge_diff < self.tolerance and self.same_text
+        reloaded = self.reload_diff == 0.0 if self.exact else self.reload_diff < self.tolerance
+        return reloaded and self.merge_diff < self.tolerance and self.same_text
 
     def table(self):
         import pandas as pd
 
         return pd.DataFrame({
             "adapter on disk (KiB)": [f"{self.adapter_bytes / 1024:,.1f}"],
-            "max |logit diff|, reloaded": [self.reload_diff],
+            "max |logit diff| / max |logit|, reloaded": [f"{self.reload_diff:.1e}" if self.reload_diff else "0"],
             "max |logit diff| / max |logit|, merged": [f"{self.merge_diff:.1e}"],
             "merged gives the same outputs": [self.same_text],
         })
@@ -88,10 +115,11 @@ def save_reload_merge(run: Run, lora_model, fresh_base, tokenizer, check, folder
     reloaded = load_adapter(fresh_base, folder)
     case = run.case
     batch = teacher_forcing_batch(run, tokenizer, check)
-    reload_diff = max_logit_difference(lora_model, reloaded, batch)
+    reload_diff = relative_logit_difference(lora_model, reloaded, batch)
     merged = reloaded.merge_and_unload()
     merge_diff = relative_logit_difference(lora_model, merged, batch)
     evaluate = evaluate_causal if case.task == "causal" else evaluate_seq2seq
-    same_text = (evaluate(merged, tokenizer, check, run, "merged").predictions
-                 == evaluate(lora_model, tokenizer, check, run, "LoRA").predictions)
-    return RoundTrip(adapter_bytes, reload_diff, merge_diff, same_text, 1e-4 if run.device == "cpu" else 1e-3)
+    same_text = same_outputs(evaluate(merged, tokenizer, check, run, "merged").predictions,
+                             evaluate(lora_model, tokenizer, check, run, "LoRA").predictions, run.device)
+    cpu = run.device == "cpu"
+    return RoundTrip(adapter_bytes, reload_diff, merge_diff, same_text, 1e-4 if cpu else 1e-3, exact=cpu)
