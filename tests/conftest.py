@@ -54,7 +54,7 @@ def tiny_run():
     """The smoke run of case 2, shrunk to a few steps and examples."""
     run = start("dialogsum-flan-t5", "smoke", quiet=True)
     run.sizes = dataclasses.replace(run.sizes, train_examples=16, eval_examples=8, max_steps=4, batch_size=4,
-                                    max_source_len=64, max_target_len=24, max_new_tokens=8, logging_steps=1,
+                                    max_source_len=64, max_target_len=64, max_new_tokens=8, logging_steps=1,
                                     bootstrap_samples=200, qlora_max_steps=None)
     return run
 

@@ -258,7 +258,19 @@ def fit_prompt(case: Case, record: dict, tokenizer, max_len: int) -> str:
 
 
 def tokenize_seq2seq(ds, tokenizer, case: Case, sizes: Sizes):
-    """Prompt + tokenize a split for a seq2seq model; labels are the target ids (padding comes later)."""
+    """Prompt + tokenize a split for a seq2seq model; labels are the target ids (padding comes later).
+
+    A target longer than ``max_target_len`` tokens (with its ``</s>``) is left out rather than cut, as
+    :func:`prompt_completion` does for causal models: cut, it would end with ``</s>`` in mid-sentence and teach the
+    model to stop there. How many were left out is printed (nothing is printed when none was)."""
+    lengths = [len(ids) for ids in tokenizer(text_target=list(ds[case.target_field]))["input_ids"]]
+    keep = [i for i, n in enumerate(lengths) if n <= sizes.max_target_len]
+    if not keep:
+        raise ValueError(f"Every target is over max_target_len={sizes.max_target_len} tokens: raise it in the sizes.")
+    if len(keep) < len(ds):
+        print(f"{len(ds) - len(keep):,} of {len(ds):,} pairs left out: the {case.target_field} is over "
+              f"{sizes.max_target_len} tokens (cut, it would end with </s> in mid-sentence).")
+        ds = ds.select(keep)
 
     def encode(batch):
         rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
