@@ -191,9 +191,11 @@ assert not PUBLISHED["papers-llama3"], "case 4 now has a published figure: show 
 # ## On a T4-sized GPU
 #
 # `make gpu-check` trains every case at its `t4` settings and real size (random weights, a few steps) on a CUDA
-# GPU capped at 15 GB, at a T4's precision, and writes `results/gpu-check.json`. A CI run has no GPU, so the
-# page shows this run's file where one exists, and the runs recorded in `llmft.report.recorded` (each with its date,
-# device and versions).
+# GPU capped at 15 GB, at a T4's precision, then rehearses each case chapter phase by phase (load, zero-shot
+# generation, LoRA, merge, the 4-bit load, QLoRA, generation; case 4's packing comparison and teacher batch), each
+# phase beside the T4 plan's estimate, and writes `results/gpu-check.json`. A CI run has no GPU, so the page shows
+# this run's file where one exists, and the runs recorded in `llmft.report.recorded` (each with its date, device and
+# versions; the one recorded so far predates the rehearsal).
 
 # %%
 from llmft.report.recorded import GPU_CHECKS
@@ -205,6 +207,10 @@ else:
     display(text_table(compare.gpu_check_table(check), compare.gpu_check_caption(check, recorded=False)))
 for rec in GPU_CHECKS:
     display(text_table(compare.gpu_check_table(rec), compare.gpu_check_caption(rec, recorded=True)))
+for payload, recorded in [(check, False)] + [(rec, True) for rec in GPU_CHECKS]:
+    if payload is not None and compare.gpu_check_phases(payload) is not None:
+        display(text_table(compare.gpu_check_phases(payload), "Each chapter rehearsed; "
+                           + compare.gpu_check_caption(payload, recorded=recorded)))
 display(Markdown(compare.gpu_check_note(rows, GPU_CHECKS + ([check] if check else []))))
 
 # %% [markdown]

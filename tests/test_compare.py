@@ -122,6 +122,12 @@ def test_gpu_check_file(tmp_path):
          "useful_tokens_per_second": 700, "precision": "fp16"}]}))
     table = compare.gpu_check_table(compare.gpu_check(tmp_path))
     assert list(table["fits the cap"]) == ["too big", "yes"] and list(table["peak GiB"]) == ["–", "9.10"]
+    assert compare.gpu_check_phases(compare.gpu_check(tmp_path)) is None  # a run from before the rehearsal
+    from llmft import gpucheck
+
+    payload = {"device": "x", "rows": [], "phases": gpucheck.rehearse_case("agnews-distilbert", 2, tiny=True, device="cpu")}
+    phases = compare.gpu_check_phases(payload)
+    assert phases["phase"].iloc[0] == "load (fp32, as the chapter)" and "plan: s on a T4" in phases.columns
     (tmp_path / "gpu-check.json").write_text(json.dumps({"device": "x"}))
     with pytest.raises(ValueError, match="make gpu-check"):
         compare.gpu_check(tmp_path)

@@ -54,3 +54,23 @@ def test_llama3_8b_is_too_big_for_lora_on_a_t4_but_not_for_qlora():
     size = models.real_size_bytes(get_case("papers-llama3"))
     assert 15.5e9 < size < 16.5e9  # 8.03 billion parameters in 16 bits
     assert size * 1.3 > gpucheck.T4_CAP_BYTES
+
+
+@pytest.mark.parametrize("key", ["xsum-t5-small", "dialogsum-flan-t5", "alpaca-gpt2", "papers-llama3",
+                                 "agnews-distilbert"])
+def test_the_rehearsal_runs_each_chapter_s_phases_in_order(key):
+    """`make gpu-check` rehearses every case chapter phase by phase; here at tiny size on the CPU."""
+    rows = gpucheck.rehearse_case(key, steps=2, tiny=True, device="cpu")
+    names = [r["phase"] for r in rows]
+    assert all(r["case"] == key and r["seconds"] >= 0 for r in rows)
+    assert names.index("load in 4-bit NF4") < names.index("QLoRA, 2 steps")
+    assert names[0] == "load (fp32, as the chapter)" and names.index("merge") < names.index("load in 4-bit NF4")
+    trained = [r for r in rows if r["phase"].startswith(("LoRA, ", "QLoRA, "))]
+    assert trained and all(r["plan_seconds_on_a_t4"] > 0 and r["plan_gib"] > 0 for r in trained)
+    if key != "agnews-distilbert":  # a classifier generates nothing
+        assert "QLoRA generation, one batch" in names
+    if key == "papers-llama3":
+        assert "packing comparison: without packing, 2 steps" in names
+        assert rows[-1]["phase"] == "teacher: one batch (fp32)" and rows[-1]["seconds_per_new_token"] > 0
+    if key == "alpaca-gpt2":
+        assert "serving in 8-bit: load and one batch" in names

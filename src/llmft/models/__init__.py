@@ -355,6 +355,9 @@ def real_size_on_meta(case: Case, device: str = "meta", dtype: torch.dtype = tor
         model = cls.from_config(config, dtype=dtype)
     if case.architecture == "t5" and not case.arch.get("tie_word_embeddings", True):
         untie_t5_head(model)
+        if device != "meta":  # values of its own, or a saved copy loads tied again (equal matrices)
+            with torch.no_grad():
+                model.lm_head.weight.normal_(0.0, case.arch["d_model"] ** -0.5)
     return model
 
 

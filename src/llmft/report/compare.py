@@ -264,6 +264,19 @@ def gpu_check_table(payload: dict):
     return pd.DataFrame(rows)
 
 
+def gpu_check_phases(payload: dict):
+    """The chapter rehearsal of a ``make gpu-check`` run: one row per case and phase, measured beside the T4 plan's
+    estimate for the same work (``None`` for runs made before the rehearsal existed)."""
+    import pandas as pd
+
+    phases = payload.get("phases")
+    if not phases:
+        return None
+    cols = {"case": "case", "phase": "phase", "seconds": "s", "peak_allocated_gib": "peak GiB",
+            "peak_reserved_gib": "reserved GiB", "plan_seconds_on_a_t4": "plan: s on a T4", "plan_gib": "plan: GiB"}
+    return pd.DataFrame([{v: row.get(k, "–") for k, v in cols.items()} for row in phases])
+
+
 def gpu_check_caption(payload: dict, recorded: bool) -> str:
     when = "Recorded" if recorded else "This run's"
     return (f"{when} make gpu-check: {payload['device']}, {payload['created']}, {payload['emulating']}, cap "
