@@ -118,3 +118,22 @@ def test_an_over_long_summary_is_left_out_not_cut_as_for_causal_answers(tmp_path
                                  "output": ["Short.", "An answer far longer than eight tokens of GPT-2 runs on."]})
     pairs, dropped = data.prompt_completion(answers, gpt2, causal, sizes)
     assert dropped == 1 and len(pairs) == 1  # the same rule for both kinds of model
+
+
+def test_packed_texts_are_kept_apart_exactly_in_fp32(tmp_path):
+    """trl's packing restarts position ids per text; transformers then keeps the texts apart: in fp32 the packed
+    logits equal the logits of each text alone to rounding, and differ when the positions run on."""
+    from llmft.training import sft
+
+    case = CASES["papers-llama3"]
+    source = tiny_real_model(case, tmp_path / "model")
+    run = _rehearsal_run(case.key, tmp_path)
+    model, tokenizer = models.load_model(run, source), models.load_tokenizer(run, source)
+    small = sft.small_fp32_copy(model, hidden=64, layers=2)
+    assert type(small) is type(model) and small.config._attn_implementation == model.config._attn_implementation
+    before = torch.random.get_rng_state()
+    sft.small_fp32_copy(model, hidden=64)
+    assert torch.equal(before, torch.random.get_rng_state())  # the chapter's random state is left alone
+    check = sft.packed_logit_difference(small, tokenizer, ["### Instruction:\nName it.\n\n### Response:\nXSum.",
+                                                           "### Instruction:\nWhy?\n\n### Response:\nIt is short."])
+    assert check["separated"] < 1e-4 and check["not separated"] > 1e-2

@@ -154,3 +154,22 @@ def packed_logit_difference(model, tokenizer, texts: list[str]) -> dict[str, flo
         packed = model(input_ids=row, position_ids=positions, use_cache=False).logits[0].float()
         out[name] = float((packed - alone).abs().max())
     return out
+
+
+def small_fp32_copy(model, hidden: int = 256, layers: int = 2, seed: int = 0):
+    """A small fp32 model of ``model``'s architecture and attention implementation (same class, vocabulary, head
+    ratio; random weights), on the CPU: where a check must see exact arithmetic, not 4-bit or half-precision
+    rounding across batch shapes."""
+    config = model.config.__class__.from_dict(model.config.to_dict())
+    heads = max(1, hidden // (config.hidden_size // config.num_attention_heads))
+    ratio = config.num_attention_heads // getattr(config, "num_key_value_heads", config.num_attention_heads)
+    config.update({"hidden_size": hidden, "intermediate_size": 2 * hidden, "num_hidden_layers": layers,
+                   "num_attention_heads": heads, "num_key_value_heads": max(1, heads // ratio), "head_dim": hidden // heads,
+                   "quantization_config": None})
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    with torch.random.fork_rng(devices=[]):  # its own seed, without moving the chapter's random state
+        torch.manual_seed(seed)
+        small = type(model)._from_config(config, dtype=torch.float32,
+                                         attn_implementation=model.config._attn_implementation)
+    return small.eval()
