@@ -171,7 +171,7 @@ fits = {r: lora.fit_low_rank(target, r) for r in ranks}
 fit_error = [float((fits[r] - target).norm() / target.norm()) for r in ranks]
 best_error = [lora.best_rank_error(target, r) / float(target.norm()) for r in ranks]
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.4))
 ax1.plot(ranks, fit_error, "o-", label="LoRA fit (gradient descent)")
 ax1.plot(ranks, best_error, "k--", label="best possible (truncated SVD)")
 ax1.axvline(k, color="grey", linestyle=":", label=f"true rank {k}")

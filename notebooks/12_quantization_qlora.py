@@ -322,7 +322,7 @@ assert ((ratio.xs("activations", level="part") > 1) & (ratio.xs("activations", l
 # 2 bytes per trained parameter instead of 8.
 
 # %% tags=["hide-input"]
-fig, ax = plt.subplots(figsize=(7.5, 2.8))
+fig, ax = plt.subplots(figsize=(7.2, 2.8))
 ax.set_axis_off()
 boxes = [(0.02, 0.55, "GPU memory", "#cfe2f3"), (0.02, 0.05, "CPU RAM", "#fce5cd")]
 for x0, y0, label, color in boxes:

@@ -284,7 +284,7 @@ lazy = np.zeros_like(skewed)
 skew = pd.DataFrame({"accuracy": [metrics.accuracy(skewed, lazy)],
                      "macro-F1": [metrics.macro_f1(skewed, lazy, 4)]}, index=["always 'World'"])
 display(skew.round(3))
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.4))
 for ax, (title, yt, yp) in zip(axes, [("random 4-class problem", y_true, y_pred), ("lazy classifier, skewed data", skewed, lazy)]):
     m = metrics.confusion_matrix(yt, yp, 4)
     ax.imshow(m, cmap="Blues")

@@ -59,3 +59,29 @@ def test_claims_are_asserted_on_the_books_data_and_stated_on_yours(monkeypatch):
     assert stated.as_dict()["claims"][1] == {"claim": "looping outputs is at most 5.0 %", "holds": False,
                                              "evidence": "6.0 %"}
     assert len(shown) == 3
+
+
+def test_figures_fit_the_page_wrap_their_titles_and_carry_their_alt_text(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    from llmft.report import plots
+
+    fig = plots.loss_curves({"LoRA": [(1, 2.5), (10, 1.25)]}, "A title far too long to fit on one line of a figure that "
+                                                                 "is six inches wide, with its provenance at the end")
+    assert fig.get_figwidth() <= plots.MAX_WIDTH and "\n" in fig.axes[0].get_title()
+    assert fig.alt_text.startswith("Line chart") and "from 2.50 at step 1 to 1.25 at step 10" in fig.alt_text
+    png = base64.b64decode(plots._png_with_alt(fig))
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.info["Description"] == fig.alt_text
+        assert image.size[0] <= plots.MAX_WIDTH * fig.dpi + 1  # drawn at its size: not scaled down on the page
+    wide, axes = plots.panels(5, (3.4, 3.0))
+    assert wide.get_figwidth() <= plots.MAX_WIDTH and len(axes) == 5 and len(wide.axes) == 5
+    import matplotlib.pyplot as plt
+
+    bare, ax = plt.subplots()
+    ax.set(title="Singular values", xlabel="index", ylabel="singular value")
+    assert plots.alt_text(bare) == "Figure. Singular values: singular value against index"
+    plt.close("all")

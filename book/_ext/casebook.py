@@ -3,7 +3,12 @@
 * MathJax is served from the book itself (copied from the ``django-static-mathjax`` wheel, Apache-2.0),
   so formulas render offline and without a CDN.
 * The bibliography is labelled in the same author-year style as the citations ("Hu et al., 2021").
-* Long code lines and wide outputs wrap or scroll instead of being clipped (narrow screens, phones).
+* Long code lines and wide outputs wrap or scroll instead of being clipped (narrow screens, phones); a table's
+  caption stays in view, wrapped to the screen, while the table scrolls under it.
+* A figure's alt text is what the figure shows: the description its PNG carries (:mod:`llmft.report.plots`), not
+  the file's path.
+* sphinx-thebe's settings script, which the build adds twice (a console error, "THEBE_JS_URL has already been
+  declared"), is kept once.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ CSS = """
 div.cell div.highlight pre, div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 div.cell_output table { display: block; max-width: 100%; overflow-x: auto; }
 div.cell_output table td, div.cell_output table th { font-variant-numeric: tabular-nums; }
+div.cell_output table caption { position: sticky; left: 0; display: block; max-width: min(100%, calc(100vw - 2.5rem));
+  white-space: normal; text-align: left; }
 """
 
 
@@ -71,8 +78,46 @@ def _register_author_year() -> None:
     register_plugin("pybtex.style.formatting", "casebook-author-year", AuthorYearStyle)
 
 
+def _png_description(path: Path) -> str | None:
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return image.info.get("Description") or None
+    except (OSError, ImportError):
+        return None
+
+
+def _alt_from_png(app, doctree, docname) -> None:
+    from docutils import nodes
+
+    page = Path(app.env.doc2path(docname)).parent
+    for image in doctree.findall(nodes.image):
+        uri = image.get("uri", "")
+        if not uri.endswith(".png") or (image.get("alt") and image["alt"] != uri):
+            continue
+        for path in (Path(app.srcdir) / uri, page / uri, Path(app.outdir) / uri):
+            description = _png_description(path) if path.is_file() else None
+            if description:
+                image["alt"] = description
+                break
+
+
+def _one_thebe_settings_script(app, pagename, templatename, context, doctree) -> None:
+    scripts, seen, kept = context.get("script_files") or [], set(), []
+    for script in scripts:
+        key = (str(script), tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(script)
+    scripts[:] = kept
+
+
 def setup(app):
     _register_author_year()
     app.add_css_file("casebook.css")
     app.connect("build-finished", _copy_assets)
+    app.connect("doctree-resolved", _alt_from_png)
+    app.connect("html-page-context", _one_thebe_settings_script, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

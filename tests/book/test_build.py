@@ -1,6 +1,7 @@
 """Build the book from the notebooks that nbmake just executed (run last by `make test`)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,9 @@ def test_book_builds_without_warnings():
         assert ".png" in chapter, f"{nb.stem}: the chapter's plots are missing"
         assert "colab.research.google.com" in chapter, f"{nb.stem}: the Colab launch button is missing"
         assert "Traceback" not in chapter, f"{nb.stem}: an error is shown on the page"
+        assert chapter.count("const THEBE_JS_URL") <= 1, f"{nb.stem}: thebe's settings twice (a console error)"
+        assert 'rel="icon"' in chapter, f"{nb.stem}: no favicon"
+        for alt, src in re.findall(r'<img alt="([^"]*)" src="([^"]*_images/[^"]*)"', chapter):
+            assert alt and alt != src and not alt.endswith(".png"), f"{nb.stem}: a figure's alt text is {alt!r}"
+            assert alt.startswith(("Figure.", "Line chart", "Bar chart", "Histograms", "Confusion", "Horizontal",
+                                   "Two bar", "Scatter")), f"{nb.stem}: alt text {alt[:60]!r}"

@@ -1,8 +1,13 @@
-"""Show the package's own code on a page, so chapters explain the code they run instead of a copy."""
+"""Show the package's own code on a page, so chapters explain the code they run instead of a copy; tables with
+captions; and, in a notebook, figures stored with their alt text (:func:`llmft.report.plots.install_alt_text`)."""
 
 from __future__ import annotations
 
 import inspect
+
+from llmft.report.plots import install_alt_text
+
+install_alt_text()  # every chapter imports this module: its figures, the book's own and the chapter's, carry alt text
 
 
 def show_source(*objects) -> None:
