@@ -109,3 +109,16 @@ def test_case_4_on_a_t4_trains_only_in_4_bit_and_batches_its_teacher():
     assert "LoRA training" not in names and "teacher writes the triples" in names  # 16-bit Llama-3-8B: 15 GiB
     teacher = p.phases[names.index("teacher writes the triples")]
     assert "batches of 8" in teacher.detail
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_weight_bytes_match_get_memory_footprint_at_real_size(key):
+    """Every case's real architecture at its published size (on the meta device): the module-by-module count equals
+    transformers' own footprint in fp32, and in fp16 the same parameters at 2 bytes, T5's ``wo`` at 4."""
+    from llmft import models
+
+    case = get_case(key)
+    meta = models.real_size_on_meta(case)
+    assert sum(mm.weight_bytes(meta, "fp32").values()) == meta.get_memory_footprint()
+    fp16 = mm.weight_bytes(meta, "fp16")
+    assert sum(fp16.values()) < meta.get_memory_footprint() / 1.5 and (("fp32 (kept)" in fp16) == (case.architecture == "t5"))
