@@ -27,7 +27,8 @@
 # - why a low-rank update is often enough, and what rank cannot do;
 # - how many parameters LoRA trains, by formula, for the five models of the cases.
 #
-# **Prerequisites**: matrix multiplication, a little PyTorch.
+# **Prerequisites**: matrix multiplication, a little PyTorch. Terms are collected in the {doc}`../book/glossary`
+# ({term}`LoRA`, {term}`rank`, {term}`alpha`, {term}`adapter`, {term}`merge`).
 #
 # **Time and hardware**: under a minute on any CPU, offline, in every profile; nothing is downloaded.
 
@@ -58,6 +59,7 @@ from llmft import models
 from llmft.cases import CASES
 from llmft.foundations import lora
 from llmft.models import adapters
+from llmft.report import diagrams
 from llmft.report.display import captioned, show_source
 from llmft.runtime import print_versions, seed_everything
 
@@ -88,6 +90,12 @@ print_versions()
 # - **Where**: any linear map; usually the attention projections (query, key, value, output) and
 #   often the feed-forward ones. The original paper adapted only query and value.
 #
+# In a picture, for one $768 \times 768$ projection with $r = 8$, $\alpha = 16$:
+
+# %% tags=["hide-input"]
+fig = diagrams.lora_layer(768, 768, r=8, alpha=16)
+
+# %% [markdown]
 # ## A LoRA layer in 50 lines
 #
 # Here is the layer from `llmft.foundations.lora`, the code the rest of this chapter runs:

@@ -28,7 +28,8 @@
 # - where the memory of fine-tuning goes (weights, gradients, optimizer states, activations) for full
 #   fine-tuning, LoRA and QLoRA; what paged optimizers are for.
 #
-# **Prerequisites**: {doc}`11_lora_from_scratch`.
+# **Prerequisites**: {doc}`11_lora_from_scratch`. Terms: {term}`NF4`, {term}`double quantization`,
+# {term}`paged optimizer`, {term}`QLoRA` (all in the {doc}`../book/glossary`).
 #
 # **Time and hardware**: under a minute on any CPU, offline, in every profile. `bitsandbytes` runs on
 # its CPU backend here; on a GPU the same calls run its CUDA kernels.
@@ -59,6 +60,7 @@ from llmft.cases import CASES, get_case
 from llmft.foundations import memory_model as mm
 from llmft.foundations import quant
 from llmft.foundations.lora import trainable_by_formula
+from llmft.report import diagrams
 from llmft.report.display import show_source
 from llmft.runtime import print_versions, seed_everything
 
@@ -102,6 +104,9 @@ assert int8_table.loc["with one outlier", "ratio"] > 10  # blocks contain the da
 # **NormalFloat4**. QLoRA takes quantiles of $N(0, 1)$ at evenly spaced probabilities, 8 on the positive
 # side and 7 on the negative side so that zero is represented exactly, and rescales them to $[-1, 1]$.
 # Each block of 64 weights is divided by its absmax and every value is mapped to the nearest code.
+
+# %% tags=["hide-input"]
+fig = diagrams.nf4_levels()
 
 # %%
 show_source(quant.nf4_code)

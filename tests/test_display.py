@@ -85,3 +85,19 @@ def test_figures_fit_the_page_wrap_their_titles_and_carry_their_alt_text(tmp_pat
     ax.set(title="Singular values", xlabel="index", ylabel="singular value")
     assert plots.alt_text(bare) == "Figure. Singular values: singular value against index"
     plt.close("all")
+
+
+def test_the_diagrams_draw_with_alt_text_and_the_packed_mask_is_block_diagonal():
+    import numpy as np
+
+    from llmft.report import diagrams, plots
+
+    for fig in (diagrams.lora_layer(), diagrams.nf4_levels(), diagrams.packing_mask()):
+        assert fig.get_figwidth() <= plots.MAX_WIDTH and len(fig.alt_text) > 60
+    assert "12,288 numbers instead of 589,824" in diagrams.lora_layer().alt_text  # r(d_in + d_out) vs d_in d_out
+    mask = diagrams.packed_mask([2, 3])
+    assert mask.tolist() == [[1, 0, 0, 0, 0], [1, 1, 0, 0, 0], [0, 0, 1, 0, 0], [0, 0, 1, 1, 0], [0, 0, 1, 1, 1]]
+    assert not mask[2:, :2].any() and np.array_equal(mask[:2, :2], np.tril(np.ones((2, 2), bool)))
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
