@@ -32,7 +32,7 @@
 # - how to tell a real improvement from noise (bootstrap intervals, a paired test);
 # - how to save, reload and merge an adapter, and serve it on a web page and a JSON API.
 #
-# **Prerequisites**: the Foundations part (LoRA, quantization, ROUGE). Case 2 uses the same pattern on
+# **Prerequisites**: {doc}`../book/anatomy` explains once the steps every case shares; the Foundations part (LoRA, quantization, ROUGE). Case 2 uses the same pattern on
 # dialogues; this chapter explains everything again briefly.
 #
 # **Time and hardware**

@@ -33,7 +33,7 @@
 # - why padding and batching decide how many useful tokens per second you train on;
 # - how to save, reload and merge an adapter.
 #
-# **Prerequisites**: Python, a first idea of what a transformer is. The Foundations part explains LoRA,
+# **Prerequisites**: {doc}`../book/anatomy` explains once the steps every case shares; Python, a first idea of what a transformer is. The Foundations part explains LoRA,
 # quantization and ROUGE from scratch.
 #
 # **Time and hardware**

@@ -31,7 +31,7 @@
 # - what 8-bit and 4-bit quantization of the *tuned* model cost and save when serving;
 # - how to serve it: `GET /health`, `POST /generate`, with bounded, validated requests.
 #
-# **Prerequisites**: the Foundations part; cases 1 and 2 show the same pattern on summaries.
+# **Prerequisites**: {doc}`../book/anatomy` explains once the steps every case shares; the Foundations part; cases 1 and 2 show the same pattern on summaries.
 #
 # **Time and hardware**
 #

@@ -32,7 +32,7 @@
 # - what **packing** does to speed, padding and loss, measured rather than assumed;
 # - how far greedy and sampled decoding move ROUGE, and how to compare base and tuned model honestly.
 #
-# **Prerequisites**: the Foundations part, and case 3 (instruction tuning with `trl`). Terms: {term}`QLoRA`,
+# **Prerequisites**: {doc}`../book/anatomy` explains once the steps every case shares; the Foundations part, and case 3 (instruction tuning with `trl`). Terms: {term}`QLoRA`,
 # {term}`packing`, {term}`activation checkpointing` (all in the {doc}`../book/glossary`).
 #
 # **Time and hardware**

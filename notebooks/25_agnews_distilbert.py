@@ -33,7 +33,7 @@
 #   is surest of;
 # - how to save, reload and merge an adapter that carries a trained head.
 #
-# **Prerequisites**: the Foundations part (LoRA from scratch, quantization, measuring results); case 2
+# **Prerequisites**: {doc}`../book/anatomy` explains once the steps every case shares; the Foundations part (LoRA from scratch, quantization, measuring results); case 2
 # shows the same pattern for a generative model.
 #
 # **Time and hardware**
