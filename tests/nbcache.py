@@ -257,12 +257,14 @@ EXPECTED_SECONDS = {"21_xsum_t5_small": 480, "24_papers_llama3": 530, "22_dialog
 
 def _standin(stem: str) -> str | None:
     """The offline model (registry ``"module:function"``) that chapter ``stem`` loads in the smoke profile, or None:
-    a case chapter's stem is its number and case key (``21_xsum_t5_small``); chapter 31 uses case 2's."""
+    a case chapter's stem is its number and case key (``21_xsum_t5_small``); chapter 31 uses case 2's, chapter 11
+    case 4's."""
     if os.environ.get("LLMFT_PROFILE", "smoke") != "smoke" or os.environ.get("LLMFT_MODEL"):
         return None
     from llmft.cases import REGISTRY
 
-    stem = {"31_more_than_one_gpu": "22_dialogsum_flan_t5"}.get(stem, stem)
+    # chapter 31 trains case 2's model; chapter 11 trains a LoRA layer by hand on case 4's SmolLM2
+    stem = {"31_more_than_one_gpu": "22_dialogsum_flan_t5", "11_lora_from_scratch": "24_papers_llama3"}.get(stem, stem)
     registered = REGISTRY.get(stem.partition("_")[2].replace("_", "-"))
     return registered.standin if registered else None
 

@@ -137,3 +137,28 @@ def test_packed_texts_are_kept_apart_exactly_in_fp32(tmp_path):
     check = sft.packed_logit_difference(small, tokenizer, ["### Instruction:\nName it.\n\n### Response:\nXSum.",
                                                            "### Instruction:\nWhy?\n\n### Response:\nIt is short."])
     assert check["separated"] < 1e-4 and check["not separated"] > 1e-2
+
+
+def test_the_hand_written_loop_and_the_trainer_agree(tmp_path):
+    """Chapter 1.1's loop and transformers.Trainer, same data, seed and settings, on a tiny Llama: same losses."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llmft.training import by_hand
+
+    source = tiny_real_model(CASES["papers-llama3"], tmp_path / "model")
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    train, held = by_hand.instruction_rows(tokenizer, n_train=8, n_eval=4)
+    collator, settings = by_hand.CompletionCollator(tokenizer), by_hand.Settings(steps=3, batch_size=2)
+    assert all(r["labels"][-1] == tokenizer.eos_token_id and r["labels"][0] == -100 for r in train)
+    batch = collator(train[:2])
+    assert (batch["labels"][batch["attention_mask"] == 0] == -100).all()  # padding masked by position
+    runs = []
+    for trainer in (False, True):
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+        params = by_hand.inject_lora(model, ("q_proj", "v_proj"), r=4, alpha=8, seed=0)
+        losses = (by_hand.train_with_trainer(model, train, collator, settings, tmp_path / "trainer") if trainer
+                  else by_hand.train_by_hand(model, params, train, collator, settings))
+        runs.append((losses, [p.detach().clone() for p in params]))
+    assert len(runs[0][0]) == 3 and max(abs(a - b) for a, b in zip(runs[0][0], runs[1][0])) <= 1e-4
+    assert max(float((a - b).abs().max()) for a, b in zip(runs[0][1], runs[1][1])) <= 1e-5
+    assert [by_hand.linear_schedule(k, by_hand.Settings(steps=4, warmup_steps=2)) for k in range(5)] == [0, 0.5, 1, 0.5, 0]
