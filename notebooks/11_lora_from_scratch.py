@@ -351,6 +351,45 @@ assert runs["by hand"]["after"] < runs["by hand"]["before"], "training did not l
 # 4. **Not low rank.** Fit a random full-rank $96 \times 64$ target. How does the error fall with $r$
 #    now? *Hint: compare with the singular values of a Gaussian matrix.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Initialisation.** Yes: with $A = 0$ the product $BA$ is still zero, so the layer starts as the base model.
+# At step one, $\partial L / \partial B = g\,(Ax)^\top = 0$ because $Ax = 0$, while
+# $\partial L / \partial A = B^\top g\, x^\top \neq 0$ because $B$ is random: $A$ moves first and $B$ only from
+# step two. Either choice starts from the base model; peft's default (random $A$, $B = 0$) is the paper's.
+#
+# **2. rsLoRA.**
+# ```python
+# for r in (4, 16, 64):
+#     plain = lora.randomize_b(lora.LoRALinear(nn.Linear(256, 192), r, alpha=16))
+#     stable = lora.randomize_b(lora.LoRALinear(nn.Linear(256, 192), r, alpha=16, rslora=True))
+#     print(r, plain.delta_weight().norm().item(), stable.delta_weight().norm().item())
+# ```
+# $BA$ sums $r$ rank-one terms with independent random signs, so its norm grows like $\sqrt{r}$. Times
+# $\alpha/r$ the update shrinks like $1/\sqrt{r}$: it halves each time $r$ grows four-fold. Times
+# $\alpha/\sqrt{r}$ it stays about the same at every rank.
+#
+# **3. Targets.** On every one of Llama-3-8B's 32 layers, $q$ maps 4096 to 4096 and $v$ 4096 to 1024, so r = 64 on
+# $q, v$ trains $64\,(8192 + 5120) \cdot 32 = 27{,}262{,}976$ parameters. All seven projections add
+# $k$ ($4096 + 1024$), $o$ ($4096 + 4096$) and gate, up, down ($4096 + 14336$ each): $81{,}920$ per unit of rank per
+# layer, $2{,}621{,}440$ over 32 layers. $27{,}262{,}976 / 2{,}621{,}440 = 10.4$: rank 10 on all projections is
+# slightly smaller than r = 64 on $q, v$, rank 11 slightly larger. In code:
+# ```python
+# case = CASES["papers-llama3"]
+# qv = lora.lora_params(case, dataclasses.replace(case.lora, r=64, target_modules=("q_proj", "v_proj")))
+# qv / lora.lora_params(case, dataclasses.replace(case.lora, r=1))
+# ```
+#
+# **4. Not low rank.**
+# ```python
+# target = torch.randn(96, 64, generator=torch.Generator().manual_seed(0))
+# [lora.best_rank_error(target, r) / float(target.norm()) for r in (1, 8, 16, 32, 48, 63)]
+# ```
+# A Gaussian matrix's singular values fall off gently, with no gap: every extra rank removes only a little more of
+# the error, which reaches zero only at the full rank 64. The truncated SVD's error is the floor any rank-$r$
+# adapter can reach, so here no small rank is good enough, however well it is trained.
+# ````
+#
 # ## References
 #
 # Cited on this page: LoRA {cite}`hu2021lora`, rsLoRA {cite}`kalajdzievski2023rslora`, intrinsic dimension
