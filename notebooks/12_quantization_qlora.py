@@ -374,6 +374,50 @@ fig.tight_layout()
 #    constants, about 2 bytes per trained parameter, instead of AdamW's 8). How much does it save for QLoRA on
 #    Llama-3-8B? *Hint: the adapter has 168M parameters, so about 6 bytes each: roughly 0.9 GiB.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Outliers.**
+# ```python
+# w = torch.randn(4096, 1024) * 0.02
+# w_outlier = w.clone()
+# w_outlier[0, 0] = 2.0
+# int8_code = torch.arange(-127, 128, dtype=torch.float32) / 127
+# [(b, quant.quantization_error(w_outlier, int8_code, b) / quant.quantization_error(w, int8_code, b))
+#  for b in (16, 256, 4096)]
+# ```
+# The outlier's block gets a scale a hundred times too coarse, so every weight that shares the block loses
+# precision. With 16 weights per block that is a handful of weights and the total error barely moves; with 4,096
+# it is a whole row of the matrix and the damage shows; with one scale for the tensor it is everything, as in the
+# table above. Blockwise helps as long as blocks stay small; bitsandbytes uses 64 for weights.
+#
+# **2. Other distributions.**
+# ```python
+# t = torch.distributions.StudentT(4).sample((1024, 1024))
+# {name: quant.quantization_error(t, code, 64) for name, code in
+#  [("Int4", quant.int4_code()), ("FP4", quant.fp4_code()), ("NF4", quant.nf4_code())]}
+# ```
+# NF4 still has the lowest error on Student-t(4) weights: they are heavier-tailed than a normal, but still peaked at
+# zero, where NF4 puts most of its levels, and each block's absmax absorbs much of the tail. NF4 is not optimal
+# for them (its levels are a normal's quantiles), only better than evenly spaced or floating-point levels.
+#
+# **3. Sequence length.**
+# ```python
+# h, heads, layers = mm.transformer_dims(CASES["papers-llama3"])
+# {(s, ckpt): mm.activation_bytes(h, heads, layers, s, 1, checkpointing=ckpt) / 2**30
+#  for s in (512, 1024) for ckpt in (True, False)}
+# ```
+# Without checkpointing the memory grows fastest: every layer keeps its $s^2$ attention scores, so doubling $s$ more
+# than doubles it. With checkpointing only each layer's input ($2sbh$ bytes, linear in $s$) is kept, plus one
+# layer's full activations, and the total stays small.
+#
+# **4. 8-bit states.** The adapter's 167,772,160 parameters (r = 64 on all seven projections,
+# `lora.trainable_by_formula`) each save $8 - 2.03$ bytes: about $1.0 \times 10^9$ bytes, 0.93 GiB.
+# ```python
+# n = trainable_by_formula(CASES["papers-llama3"])
+# n * (mm.OPTIMIZER_BYTES["adamw"] - mm.OPTIMIZER_BYTES["paged_adamw_8bit"]) / 2**30
+# ```
+# ````
+#
 # ## References
 #
 # Cited on this page: QLoRA {cite}`dettmers2023qlora`, blockwise quantization

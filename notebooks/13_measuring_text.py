@@ -329,6 +329,43 @@ assert skew.iloc[0, 0] > 0.85 and skew.iloc[0, 1] < 0.3
 # 4. **Unpaired.** Compare the paired bootstrap with two separate intervals that do not overlap. Which
 #    detects the improvement with fewer documents, and why? *Hint: the two systems' scores are correlated.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Stemming.**
+# ```python
+# rouge.rouge("the university opened", "the universe opened")["rouge1"]              # with stemming
+# rouge.rouge("the university opened", "the universe opened", stem=False)["rouge1"]
+# ```
+# With stemming both words become "univers" and the prediction scores a perfect ROUGE-1 although it names the wrong
+# thing; without stemming it scores 2 of 3. Stemming helps more often than it hurts (it matches "killed" with
+# "kill"), which is why ROUGE uses it, but it cannot tell meanings apart.
+#
+# **2. Length.**
+# ```python
+# rouge.rouge("police killed the gunman", "police killed the gunman police police killed")["rouge1"]
+# ```
+# Recall stays at 1: every reference word is already matched, and matches are clipped at the reference's counts,
+# so a repeated word matches nothing more. Precision falls (4 of 7 words match), and so does F1. Padding an output
+# with reference words does not pay.
+#
+# **3. Smaller effects.**
+# ```python
+# rng = np.random.default_rng(0)
+# population_a = rng.beta(4, 6, 20_000)
+# population_b = np.clip(population_a + 0.01 + rng.normal(0, 0.12, population_a.size), 0, 1)
+# metrics.sampling_study(population_a, population_b, [200, 500], reps=50)
+# ```
+# The interval excludes zero about half the time when the mean difference is about 1.96 standard errors:
+# $0.01 \approx 1.96 \times 0.12 / \sqrt{n}$, so $n \approx (1.96 \times 0.12 / 0.01)^2 \approx 550$ documents.
+# A third of the effect needs nine times the documents: $n$ grows like $1/\delta^2$.
+#
+# **4. Unpaired.** The paired bootstrap wins. Two separate intervals each carry the whole document-to-document
+# spread of one system's scores (the documents' difficulty, shared by both systems), and they must not overlap,
+# which needs a difference of about $1.96$ times the *sum* of the two standard errors. The paired difference removes
+# what the two systems share: its spread here is the 0.12 of noise alone, and one interval of it is enough. Which
+# is why every case chapter compares systems on the same test inputs.
+# ````
+#
 # ## References
 #
 # Cited on this page: ROUGE {cite}`lin2004rouge`, the bootstrap {cite}`efron1993introduction`, the paired bootstrap

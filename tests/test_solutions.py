@@ -5,12 +5,16 @@ import dataclasses
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from llmft.cases import CASES
-from llmft.foundations import lora
+from llmft.evaluation import metrics
+from llmft.foundations import lora, quant, rouge
+from llmft.foundations import memory_model as mm
+from llmft.foundations.lora import trainable_by_formula
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -28,10 +32,14 @@ CHAPTERS = [p for p in sorted(NOTEBOOKS.glob("*.py")) if solution_blocks(p)]
 
 def test_some_chapters_have_worked_solutions():
     assert len(solution_blocks(NOTEBOOKS / "11_lora_from_scratch.py")) == 3
+    assert len(solution_blocks(NOTEBOOKS / "12_quantization_qlora.py")) == 4
+    assert len(solution_blocks(NOTEBOOKS / "13_measuring_text.py")) == 3
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_solution_code_runs(path):
     for block in solution_blocks(path):
-        namespace = {"lora": lora, "nn": nn, "torch": torch, "dataclasses": dataclasses, "CASES": CASES, "print": lambda *a: None}
+        namespace = {"lora": lora, "nn": nn, "torch": torch, "dataclasses": dataclasses, "CASES": CASES, "np": np,
+                     "quant": quant, "mm": mm, "rouge": rouge, "metrics": metrics,
+                     "trainable_by_formula": trainable_by_formula, "print": lambda *a: None}
         exec(compile(block, f"{path.stem} solution", "exec"), namespace)
