@@ -214,6 +214,14 @@ assert abs(saving - dq.loc["saving", "bitsandbytes state"]) < 1e-3 and abs(savin
 # Both give about 0.373 bits per weight, the "about 0.37 bits per parameter" the QLoRA paper reports
 # {cite}`dettmers2023qlora`: about 3 GB on a 65-billion-parameter model (printed above).
 #
+# Put together, this is QLoRA in one layer: the base weight is stored in NF4 with double-quantized scales, turned back
+# into the compute dtype block by block for each matrix product, and never trained; beside it, the LoRA adapter in
+# fp32 is the only thing with gradients and optimizer states.
+
+# %% tags=["hide-input"]
+fig = diagrams.qlora_flow()
+
+# %% [markdown]
 # ## Where the memory of fine-tuning goes
 #
 # The model in `llmft.foundations.memory_model` adds up four things, with every assumption stated in its source:

@@ -97,6 +97,12 @@ work = run.results_dir / case.key
 # %% [markdown]
 # ## From papers to triples
 #
+# The whole path at a glance, each step built below:
+
+# %% tags=["hide-input"]
+fig = diagrams.paper_pipeline()
+
+# %% [markdown]
 # ### The papers
 #
 # In `smoke` the chapter writes its own papers: each proposes a method, defines its parts, reports results on two

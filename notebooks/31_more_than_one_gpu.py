@@ -55,7 +55,7 @@ import torch
 from IPython.display import display
 
 from llmft import evaluation
-from llmft.report import plots
+from llmft.report import diagrams, plots
 from llmft.report.display import captioned, show_source, text_table
 from llmft.runtime import shown_path, start
 from llmft.training import distributed
@@ -197,7 +197,13 @@ show_source(loss_scaling_matches)
 # %% [markdown]
 # ## When the model does not fit one GPU
 #
-# DDP copies the whole model to every GPU, so it helps only when one GPU holds it. When it does not:
+# DDP copies the whole model to every GPU, so it helps only when one GPU holds it. Sharding splits it instead:
+
+# %% tags=["hide-input"]
+fig = diagrams.data_parallel()
+
+# %% [markdown]
+# Which to use, and what changes:
 #
 # | situation | what to use | what changes |
 # |---|---|---|

@@ -92,7 +92,8 @@ def test_the_diagrams_draw_with_alt_text_and_the_packed_mask_is_block_diagonal()
 
     from llmft.report import diagrams, plots
 
-    for fig in (diagrams.lora_layer(), diagrams.nf4_levels(), diagrams.packing_mask()):
+    for fig in (diagrams.lora_layer(), diagrams.nf4_levels(), diagrams.packing_mask(), diagrams.qlora_flow(),
+                diagrams.paper_pipeline(), diagrams.data_parallel()):
         assert fig.get_figwidth() <= plots.MAX_WIDTH and len(fig.alt_text) > 60
     assert "12,288 numbers instead of 589,824" in diagrams.lora_layer().alt_text  # r(d_in + d_out) vs d_in d_out
     mask = diagrams.packed_mask([2, 3])

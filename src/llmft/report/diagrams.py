@@ -2,7 +2,10 @@
 
 * :func:`lora_layer`: the frozen path beside the low-rank path, with shapes, the alpha/r scale and the merge;
 * :func:`nf4_levels`: NF4's 16 levels over the normal density, blockwise absmax and double quantization;
-* :func:`packing_mask`: which tokens may attend to which, packed pairs against a padded batch.
+* :func:`packing_mask`: which tokens may attend to which, packed pairs against a padded batch;
+* :func:`qlora_flow`: 4-bit storage, dequantized for the matmul, beside the trained fp32 adapter;
+* :func:`paper_pipeline`: case 4's PDFs to triples to a tuned model;
+* :func:`data_parallel`: DDP's all-reduce against FSDP / ZeRO-3's shards and gathers.
 """
 
 from __future__ import annotations
@@ -127,3 +130,87 @@ def packing_mask(lengths: tuple[int, ...] = (5, 3, 7, 4)):
                        f"one row: a causal triangle for each example along the diagonal and nothing between "
                        f"examples. Right, one example per row padded to {max(lengths)} tokens: {waste:.0%} of the "
                        f"positions are padding.")
+
+
+def _flow(ax, steps: list[tuple[str, str]], y: float, height: float = 0.9, gap: float = 0.25, width: float = 10.0):
+    """Boxes left to right with arrows between them; returns the boxes' centres."""
+    w = (width - gap * (len(steps) - 1)) / len(steps)
+    centres = []
+    for i, (text, color) in enumerate(steps):
+        x = i * (w + gap)
+        _box(ax, x, y, w, height, text, color, fontsize=7.5)
+        centres.append((x + w / 2, y + height / 2))
+        if i:
+            _arrow(ax, (x - gap, y + height / 2), (x, y + height / 2))
+    return centres
+
+
+def qlora_flow():
+    """QLoRA's data flow in one layer: 4-bit storage, dequantized to the compute dtype for the matmul, beside the
+    16/32-bit adapter; where the optimizer's states live."""
+    fig, ax = plt.subplots(figsize=(7.2, 3.2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 4.2)
+    ax.set_axis_off()
+    top = _flow(ax, [("W in NF4\n4 bits a weight\n+ block scales", "#cfe2f3"), ("dequantize\nblock by block", "#d9d2e9"),
+                     ("W in compute dtype\n(fp16 on a T4)", "#cfe2f3"), ("W x\n(matmul)", "#eeeeee")], y=2.6, width=8.2)
+    low = _flow(ax, [("x", "#eeeeee"), ("A (r x d_in)\nfp32, trained", "#b6d7a8"),
+                     ("B (d_out x r)\nfp32, trained", "#b6d7a8"), ("(alpha/r) B A x", "#eeeeee")], y=1.1, width=8.2)
+    _box(ax, 8.8, 1.6, 1.2, 1.2, "h = sum", "#eeeeee")
+    _arrow(ax, (top[-1][0] + 0.9, top[-1][1]), (8.8, 2.6))
+    _arrow(ax, (low[-1][0] + 0.9, low[-1][1]), (8.8, 1.8))
+    ax.text(0.0, 0.25, "Gradients flow through the dequantized W to x, but W gets none: it stays 4-bit. Only A and B have "
+            "gradients and optimizer states,\nwhich a paged optimizer keeps in 8 bits and can move to CPU RAM during "
+            "a memory spike.", fontsize=7.5)
+    ax.set_title("QLoRA in one layer: the base stored in 4 bits, computed in 16; the adapter in 32", fontsize=10)
+    return finish(fig, "Diagram of QLoRA in one layer. Top row: the weight W stored in NF4 (4 bits a weight plus block "
+                       "scales) is dequantized block by block to the compute dtype, fp16 on a T4, and multiplied by "
+                       "the input x. Bottom row: x goes through the adapter's A and B, kept in fp32 and trained, scaled "
+                       "by alpha over r; the two results are added. W receives no gradient; only A and B have "
+                       "optimizer states, which a paged 8-bit optimizer can move to CPU RAM.")
+
+
+def paper_pipeline():
+    """Case 4's data pipeline, from PDFs to the QLoRA run and its evaluation."""
+    fig, ax = plt.subplots(figsize=(7.2, 2.6))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 3.2)
+    ax.set_axis_off()
+    _flow(ax, [("PDFs", "#fce5cd"), ("clean text\n(headers,\nligatures,\nreferences)", "#fce5cd"),
+               ("chunks\n(overlap)", "#fce5cd"), ("teacher\nLLM", "#d9d2e9"), ("parse\nJSON or\ntext", "#d9d2e9")],
+          y=1.9, height=1.1)
+    _flow(ax, [("validate,\ndeduplicate", "#d9d2e9"), ("split by\npaper", "#b6d7a8"), ("QLoRA on\nLlama 3", "#cfe2f3"),
+               ("ROUGE:\nbase, copy,\ntuned", "#cfe2f3")], y=0.2, height=1.1)
+    _arrow(ax, (9.0, 1.9), (1.0, 1.3))
+    ax.set_title("Case 4: from papers to instruction triples to a tuned model", fontsize=10)
+    return finish(fig, "Diagram of case 4's pipeline in nine steps: PDFs, clean text (headers, ligatures and "
+                       "references removed), overlapping chunks, a teacher language model, parsing its JSON or text "
+                       "replies, validating and deduplicating the triples, splitting them by paper, QLoRA on Llama 3, "
+                       "and ROUGE for the base model, the copy baseline and the tuned model.")
+
+
+def data_parallel():
+    """DDP (every process a full copy, gradients all-reduced) against FSDP / ZeRO-3 (parameters sharded, gathered
+    layer by layer)."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.2, 4.8))
+    for ax in axes:
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 2.2)
+        ax.set_axis_off()
+    for i in range(2):
+        _box(axes[0], 0.3 + 5 * i, 0.9, 4.2, 0.9, f"GPU {i}: the whole model + optimizer\nits own half of the batch",
+             "#cfe2f3", fontsize=8)
+        _box(axes[1], 0.3 + 5 * i, 0.9, 4.2, 0.9, f"GPU {i}: half of every layer's parameters,\ngradients and optimizer "
+             "states", "#b6d7a8", fontsize=8)
+    axes[0].annotate("", xy=(5.3, 0.6), xytext=(4.5, 0.6), arrowprops=dict(arrowstyle="<->", lw=1.5))
+    axes[0].text(5.0, 0.15, "all-reduce: the gradients averaged after each backward pass", ha="center", fontsize=8)
+    axes[0].set_title("DDP: a full copy per GPU; gradients averaged, so every copy takes the same step", fontsize=9)
+    axes[1].annotate("", xy=(5.3, 0.6), xytext=(4.5, 0.6), arrowprops=dict(arrowstyle="<->", lw=1.5))
+    axes[1].text(5.0, 0.15, "all-gather a layer's parameters before using it; reduce-scatter its gradients", ha="center",
+                 fontsize=8)
+    axes[1].set_title("FSDP / ZeRO-3: each GPU holds a shard; a layer is gathered only while it runs", fontsize=9)
+    return finish(fig, "Two diagrams of data parallelism on two GPUs. Above, DDP: each GPU holds the whole model and "
+                       "its optimizer and trains on half of the batch; after each backward pass the gradients are "
+                       "averaged with an all-reduce. Below, FSDP or ZeRO-3: each GPU holds half of every layer's "
+                       "parameters, gradients and optimizer states; a layer's parameters are all-gathered just before "
+                       "it runs, and its gradients reduce-scattered back to the shards.")
