@@ -20,6 +20,7 @@ CSS = """
 div.cell div.highlight pre, div.cell_output pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 div.cell_output table { display: block; max-width: 100%; overflow-x: auto; }
 div.cell_output table td, div.cell_output table th { font-variant-numeric: tabular-nums; }
+article p code, article li code, article td code { overflow-wrap: anywhere; }
 div.cell_output table caption { position: sticky; left: 0; display: block; max-width: min(100%, calc(100vw - 2.5rem));
   white-space: normal; text-align: left; }
 """
