@@ -560,6 +560,32 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 # 4. **The API.** Start `llmft serve` in a terminal and send it an empty text and a text of 30,000
 #    characters with `curl`. *Hint: the status codes are 422 and 413; the messages say why.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. The limit in training.** Trained on articles cut at 128 tokens, the model sees only each article's opening and
+# learns to summarise from each article's opening; evaluated at 512 it gets text it was not trained to use. Set its
+# two scores beside the chapter's curve for the model trained at the full limit: the difference is what the cut
+# hid. Inputs are still tokenized by `data.tokenize_seq2seq` with the new `sizes`.
+#
+# **2. Rank.** The count is $r \cdot 36{,}864$ for $q, v$ on t5-small (18 attention blocks: 6 in the encoder, 6
+# self- and 6 cross-attention in the decoder; two $512 \times 512$ matrices each):
+# ```python
+# case = CASES["xsum-t5-small"]
+# {r: lora.lora_params(case, dataclasses.replace(case.lora, r=r)) for r in (4, 16, 64)}
+# ```
+# 147,456 at r = 4, 589,824 at 16, 2,359,296 at 64. ROUGE-L does not follow: on this data a small rank already
+# learns the format, and a larger one mostly adds capacity the short run does not use. Read the paired intervals
+# before calling a difference real.
+#
+# **3. Two sentences of lead.** ROUGE-1 recall rises (more words, more chances to match), precision falls (a second
+# sentence is mostly words the one-sentence summary does not have), and F1 usually falls: XSum's summaries are one
+# sentence, and F1 charges for the extra length.
+#
+# **4. The API.** The empty text is refused with 422 (the field must not be empty) and the 30,000-character text with
+# 413 (too large); neither reaches the model. The message of each says which
+# limit it broke.
+# ````
+#
 # ## References
 #
 # Cited on this page: LoRA {cite}`hu2021lora`, QLoRA {cite}`dettmers2023qlora`, T5 {cite}`raffel2020t5`,

@@ -489,6 +489,35 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 # 4. **Noise.** Evaluate on only 20 test dialogues, five times with different samples. How much does the
 #    ROUGE-L of each system move? *Hint: compare with the width of the bootstrap interval.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Rank.** The count is linear in $r$:
+# ```python
+# case = CASES["dialogsum-flan-t5"]
+# {r: lora.lora_params(case, dataclasses.replace(case.lora, r=r)) for r in (8, 32, 64)}
+# ```
+# 884,736 at r = 8, 3,538,944 at the case's 32, 7,077,888 at 64. ROUGE-L moves much less than the count; whether
+# r = 8 is worse than 32 on this data is a question for the paired interval, not for the means.
+#
+# **2. Targets.** Flan-T5-base has 36 attention blocks (12 in the encoder, 12 self- and 12 cross-attention in the
+# decoder) but only 24 feed-forward blocks (one per layer). With $q, k, v, o$ and the gated feed-forward's
+# `wi_0`, `wi_1` ($768 \to 2048$) and `wo` ($2048 \to 768$):
+# ```python
+# lora.lora_params(case, dataclasses.replace(case.lora, target_modules=("q", "k", "v", "o", "wi_0", "wi_1", "wo")))
+# ```
+# 13,565,952 parameters at r = 32, almost four times the chapter's. (On a T4 the `wo` layers stay fp32: see the
+# memory model.)
+#
+# **3. One reference.** Every score falls, since the best of three references is replaced by the first. The
+# constant baseline falls most: it was built to resemble a typical summary and scored by the closest of three
+# phrasings, which is exactly what one reference takes away. Published single-reference figures are therefore not
+# comparable with the chapter's best-of-three scores ({doc}`13_measuring_text`).
+#
+# **4. Noise.** With 20 dialogues each system's ROUGE-L moves by points, not decimals, between samples: the spread is
+# of the same order as the width of a 20-input bootstrap interval, which was telling the truth about how little 20
+# inputs say.
+# ````
+#
 # ## References
 #
 # Cited on this page: LoRA {cite}`hu2021lora`, QLoRA {cite}`dettmers2023qlora`, T5 {cite}`raffel2020t5`,

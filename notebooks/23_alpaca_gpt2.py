@@ -558,6 +558,31 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 # 4. **The API's limits.** Start `llmft serve` and send `max_new_tokens: 0`, `temperature: "hot"` and an input
 #    of 5,000 words with `curl`. *Hint: all three are 422s, and the message names the field.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. pad = EOS.** With every EOS masked out of the labels, the model is never trained to write one. Its stop rate
+# falls far below the chapter's model's, and its answers run on to `max_new_tokens`, usually repeating the template.
+# ROUGE falls with them (the extra words are unmatched). This is the trap {ref}`error-pad-eos` describes.
+#
+# **2. Loss on the prompt too.** The training loss falls faster and lower, because most tokens are now the fixed
+# template and the instruction, which are easy to predict. The answers do not get better for it, and often get
+# worse: part of the gradient now goes to modelling prompts. Compare the paired ROUGE of the answers, not the
+# losses.
+#
+# **3. Rank and targets.**
+# ```python
+# case = CASES["alpaca-gpt2"]
+# (lora.lora_params(case, dataclasses.replace(case.lora, r=4)),
+#  lora.lora_params(case, dataclasses.replace(case.lora, target_modules=("c_attn", "c_fc"))))
+# ```
+# 147,456 at r = 4 on `c_attn`; 1,327,104 with `c_fc` added at r = 16 (`c_fc` maps 768 to 3,072 in each of the 12
+# layers). Both keep `fan_in_fan_out=True`: GPT-2's `Conv1D` stores its weights transposed.
+#
+# **4. The API's limits.** `max_new_tokens: 0` and `temperature: "hot"` fail validation (a positive integer and a
+# number are required); 5,000 words do not fit GPT-2's 1,024 positions with the answer's tokens, and the server
+# refuses them before generating ({ref}`error-gpt2-positions`). Each is a 422 whose message names the field.
+# ````
+#
 # ## References
 #
 # Cited on this page: GPT-2 {cite}`radford2019gpt2`, Alpaca {cite}`taori2023alpaca`, LoRA {cite}`hu2021lora`,

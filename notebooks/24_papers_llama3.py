@@ -591,6 +591,30 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 #    between seeds is how far one sampled run can move by chance; set it beside the width of the bootstrap
 #    interval, which only covers the choice of test triples.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Your own papers.** The report's `papers` rows give, for each PDF, its pages, characters, header and footer
+# lines dropped, and the triples parsed from it. A scanned PDF has no text layer: a few characters per page and no
+# triples. Run it through OCR first (for example `ocrmypdf`), or leave it out.
+#
+# **2. A real teacher.** A language model writes more varied instructions and answers than the offline rules, so
+# usually fewer near-duplicates are dropped; it also breaks the format now and then, so the malformed count is
+# usually above zero.
+# If the first replies parse to nothing, the pipeline stops early and says so (`pipeline.EARLY_CHECK`).
+#
+# **3. The threshold.** The threshold is the similarity above which two triples count as duplicates. At 0.5 many
+# pairs count, more triples are dropped, and the test split shrinks; at 0.9 only near-copies are dropped. Compare
+# `report.curation` of the two builds.
+#
+# **4. Split by triple.** ROUGE rises, for the wrong reason: triples from the same paper, often with overlapping
+# inputs, land on both sides, so the model is tested partly on facts it was trained on. Splitting by paper measures
+# what the chapter wants to know: answers about papers the model has not read.
+#
+# **5. More seeds.** With five seeds the spread between sampled runs is estimated better than with two. Set it beside
+# the bootstrap interval: the interval covers which test triples were drawn, the spread which random numbers the
+# decoding drew, and a difference between systems smaller than either is not evidence.
+# ````
+#
 # ## References
 #
 # Cited on this page: Llama 3 {cite}`grattafiori2024llama3`, QLoRA {cite}`dettmers2023qlora`, LoRA

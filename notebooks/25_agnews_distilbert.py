@@ -443,6 +443,31 @@ print("wrote", results.write(run.results_path, {**payload, "claims": checked.as_
 # 4. **Skew.** Keep only a tenth of the Sci/Tech stories in `train` (`train.filter(...)`), retrain, and compare
 #    accuracy and macro-F1 on the balanced test split. *Hint: look at the Sci/Tech row of the per-class table.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Descriptions.** Zero-shot accuracy depends on the descriptions' wording: the encoder is unchanged, but each
+# story is matched to the description it is closest to. Longer descriptions that use the words of each topic's
+# stories help; bare label names ("World", "Business") often hurt. This is prompt sensitivity, and the reason a
+# tuned head is the steadier choice.
+#
+# **2. Rank.**
+# ```python
+# case = CASES["agnews-distilbert"]
+# {r: lora.lora_params(case, dataclasses.replace(case.lora, r=r)) for r in (2, 8, 32)}, lora.saved_head_params(case)
+# ```
+# The LoRA part is $2 \cdot 6 \cdot r \cdot 1536$: 36,864 at r = 2, 147,456 at 8, 589,824 at 32; the head's 593,668
+# parameters come on top at every rank. At r = 2 the head is 94 % of what trains.
+#
+# **3. Frozen `pre_classifier`.** The trainable count drops to the LoRA part plus the classifier's $768 \times 4 + 4
+# = 3{,}076$ parameters: 150,532 at r = 8. `pre_classifier` stays at its random start, so the classifier reads the
+# encoder through a fixed random projection (and a ReLU): accuracy falls, though LoRA can adapt the encoder to
+# make up for part of it.
+#
+# **4. Skew.** With a tenth of the Sci/Tech stories, the model predicts Sci/Tech less often: its recall on that class
+# falls, other classes absorb the missed stories, accuracy drops a little and macro-F1, which weighs the four
+# classes equally, drops more.
+# ````
+#
 # ## References
 #
 # Cited on this page: DistilBERT {cite}`sanh2019distilbert`, AG News {cite}`zhang2015agnews`, LoRA

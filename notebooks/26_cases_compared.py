@@ -256,6 +256,28 @@ print("checked:", ", ".join(f"{r.case.number} {r.status}" for r in rows))
 # 4. **Your own T4 run.** Run one case chapter in Colab on a T4 with `LLMFT_RESULTS_DIR` on Drive, then this
 #    page with `LLMFT_PROFILE=t4`. *Hint: the other four cases show as missing until you run them too.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Another metric.** ROUGE-1 is higher than ROUGE-L for every system (single words match more easily than a
+# common subsequence), and the gaps between systems change somewhat; the order rarely does. Nothing is retrained:
+# the results files already hold every metric.
+#
+# **2. A missing case.** The deleted file shows as "missing" and the broken one as "failed" with the JSON error, in
+# every table; no table drops a row silently, and no broken file is read as a result.
+#
+# **3. Longer sequences.**
+# ```python
+# compare.estimated_memory(list(CASES.values()), seq=2048)
+# ```
+# The same bars cross the line as at 512 tokens: only Llama-3-8B's 16-bit LoRA. With activation checkpointing the
+# activations grow only with each layer's input (linear in the sequence length) plus one layer's full activations;
+# the weights, which dominate, do not change.
+#
+# **4. Your own T4 run.** The case you ran appears with its `t4` numbers and the model it names; the others show as
+# missing. Compare your case's row with its `smoke` row: the real model on real data, and the published figures
+# beside it.
+# ````
+#
 # ## References
 #
 # Cited on this page: the t5-small XSum model cards {cite}`t5smallxsumcards`, the DeepLearning.AI lab

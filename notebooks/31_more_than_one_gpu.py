@@ -275,6 +275,25 @@ if launch_profile == "smoke":
 #    on the GPU? *Hint: the point of DDP is one replica per device; NCCL refuses two ranks on one GPU, and a
 #    second replica would share the same 15 GB and the same compute, so nothing would get faster.*
 #
+# ````{admonition} Solutions
+# :class: dropdown
+# **1. Keep $b$, grow $B$.** Each of the 2 processes takes 16 examples a step, so a step sees $B = 16 \times 2 = 32$
+# examples, twice as many, for the same number of steps: the run sees twice the data. The loss curve is smoother
+# (each step averages more examples) and usually ends lower, at the cost of twice the compute.
+#
+# **2. Three processes.** The profile's global batch of 16 cannot be split into 3 equal per-process batches, so
+# `plan_batch` refuses with a message before any training starts. Change the global batch (or use 2 or 4
+# processes).
+#
+# **3. The trap, undone.** Without `loss_scaling_matches`, the `Trainer` believes the T5 model normalises its own loss
+# by the token count, multiplies by the number of processes, and logs (and trains with) a loss about twice as large
+# as the one-process run's. {ref}`error-ddp-loss` explains it.
+#
+# **4. One GPU, two processes?** DDP gives each process its own device: NCCL refuses two ranks on one GPU, and even
+# where they could share it, two replicas would split the same memory and the same compute, so nothing would get
+# faster. On one T4, train on one process; the page runs two on the CPU only to show the mechanics.
+# ````
+#
 # ## References
 #
 # Cited on this page: PyTorch DDP {cite}`li2020ddp`, large-batch training {cite}`goyal2017accurate`, FSDP
