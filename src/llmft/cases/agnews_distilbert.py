@@ -20,6 +20,8 @@ register(
                       modules_to_save=("pre_classifier", "classifier")),
         arch=dict(dim=768, hidden_dim=3072, n_layers=6, n_heads=12, vocab_size=30522, max_position_embeddings=512),
         labels=("World", "Sports", "Business", "Sci/Tech"),
+        real_tokenizer="bert",
+        split_sizes={"train": 120_000, "test": 7_600},  # AG News as Zhang et al. (2015) published it
         real_parameters=66_956_548,
         chapter_ready=True,
     ),

@@ -24,6 +24,7 @@ register(
         lora=LoraSpec(r=16, alpha=32, dropout=0.05, target_modules=("c_attn",), fan_in_fan_out=True),
         arch=dict(n_embd=768, n_layer=12, n_head=12, n_positions=1024, vocab_size=50257),
         notes="Served as a JSON API: GET /health, POST /generate.",
+        real_tokenizer="gpt2",
         real_parameters=124_439_808,
         chapter_ready=True,
     ),

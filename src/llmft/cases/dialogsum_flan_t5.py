@@ -20,6 +20,7 @@ register(
         arch=dict(d_model=768, d_ff=2048, d_kv=64, num_layers=12, num_decoder_layers=12, num_heads=12,
                   vocab_size=32128, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
                   pad_token_id=0, eos_token_id=1, decoder_start_token_id=0),
+        real_tokenizer="t5",
         real_parameters=247_577_856,
         chapter_ready=True,
         fp16_ok=False,

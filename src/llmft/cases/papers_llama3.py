@@ -23,6 +23,8 @@ register(
         gated=True,
         open_fallback="NousResearch/Meta-Llama-3-8B",
         notes="4-bit NF4, double quantization, paged 8-bit AdamW, packing; no pad token (add one).",
+        real_tokenizer="llama3",
+        checkpoint_bytes=2,  # bf16 safetensors, 16.1 GB
         real_parameters=8_030_261_248,
         chapter_ready=True,
     ),

@@ -52,6 +52,10 @@ class Case:
     prompt_no_input: str | None = None  # the template for records whose last input field is empty (Alpaca)
     decoding: dict = field(default_factory=dict)  # a seq2seq case's settings on top of generation.DECODING
     real_parameters: int = 0  # the real model's parameters, as built from ``arch`` (a test checks it)
+    real_tokenizer: str = ""  # the real tokenizer, offline (llmft.models.real_tokenizers: "t5", "gpt2", "llama3", "bert")
+    checkpoint_bytes: int = 4  # bytes per parameter of the checkpoint on the Hub (fp32 4, bf16 2): the T4 plan's download
+    split_sizes: dict = field(default_factory=dict)  # the real dataset's split sizes, where a profile takes a whole split
+    extra_evaluations: int = 0  # passes over the test set the chapter adds to LoRA's (the T4 plan counts them)
 
     def format_prompt(self, record: dict) -> str:
         """The prompt for ``record``; with an empty last input field, ``prompt_no_input`` where the case has one."""

@@ -26,6 +26,8 @@ register(
         notes="Inputs up to 1024 tokens, as in the source project.",
         # no 3-gram twice in a summary, as BART's XSum settings (fairseq's examples/bart/summarize.py)
         decoding={"no_repeat_ngram_size": 3},
+        real_tokenizer="t5",
+        extra_evaluations=2,  # the input-limit curve evaluates LoRA at two more lengths
         real_parameters=60_506_624,
         chapter_ready=True,
     ),

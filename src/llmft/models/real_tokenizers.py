@@ -48,9 +48,6 @@ SOURCES = {
     "gpt2": Source("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/ggml-vocab-gpt-2.gguf", "gguf"),
     "llama3": Source("llama-cpp-python==0.3.36", "vendor/llama.cpp/models/ggml-vocab-llama-bpe.gguf", "gguf"),
 }
-# Which real tokenizer each case's model uses.
-CASE_TOKENIZER = {"xsum-t5-small": "t5", "dialogsum-flan-t5": "t5", "alpaca-gpt2": "gpt2", "papers-llama3": "llama3",
-                  "agnews-distilbert": "bert"}
 # Llama 3's pre-tokenizer (tiktoken's pattern, as Meta's tokenizer.py and the hub's tokenizer.json use it).
 LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
                   r"|\s*[\r\n]+|\s+(?!\S)|\s+")

@@ -32,11 +32,11 @@ def tiny_real_model(case: Case, folder: Path, seed: int = 0) -> Path:
     from transformers import AutoConfig, AutoTokenizer
 
     from llmft.models import MODEL_CLASSES
-    from llmft.models.real_tokenizers import CASE_TOKENIZER, real_tokenizer
+    from llmft.models.real_tokenizers import real_tokenizer
     from llmft.models.standins.t5 import untie_t5_head
 
     folder = Path(folder)
-    tokenizer = AutoTokenizer.from_pretrained(real_tokenizer(CASE_TOKENIZER[case.key], log=lambda *_: None))
+    tokenizer = AutoTokenizer.from_pretrained(real_tokenizer(case.real_tokenizer, log=lambda *_: None))
     settings = {**case.arch, **SMALL[case.architecture]}
     if case.architecture == "gpt2":  # GPT-2's config names its one special token twice
         settings.update(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)

@@ -46,17 +46,6 @@ ASSUMED = {
     "cuda_context_bytes": 0.5 * 2**30,
 }
 
-# Bytes per parameter of each checkpoint on the Hub (its safetensors file): the small models publish fp32 weights,
-# Llama-3-8B bf16 (model cards' file sizes: t5-small 242 MB, flan-t5-base 990 MB, gpt2 548 MB, distilbert 268 MB,
-# Meta-Llama-3-8B 16.1 GB).
-CHECKPOINT_BYTES_PER_PARAMETER = {"papers-llama3": 2}
-
-# Split sizes of the real datasets, where a profile takes a whole split (dataset cards; zhang2015agnews: AG News
-# has 120,000 training and 7,600 test articles).
-SPLIT_SIZES = {"agnews-distilbert": {"train": 120_000, "test": 7_600}}
-
-# What each chapter runs beyond the common phases (passes over its test set; case 4's teacher and comparisons).
-EXTRA_EVALUATIONS = {"xsum-t5-small": 2}  # the input-limit curve evaluates LoRA at two more lengths
 TEACHER = {"parameters": 1.54e9, "layers": 28, "bytes_per_parameter": 4, "checkpoint_bytes": 3.1e9,
            "prompt_tokens": 1200, "new_tokens": 700, "batch": 8}  # Qwen2.5-1.5B-Instruct in fp32 (a T4 has no bf16)
 
@@ -211,7 +200,7 @@ def plan(case: Case, tokens: Tokens, examples: dict[str, float] | None = None, p
     reg = registration(case.key)
     sizes = reg.sizes[profile]
     examples = examples or {}
-    published = SPLIT_SIZES.get(case.key, {})
+    published = case.split_sizes
     n_train = examples.get("train") or sizes.train_examples or published.get("train")
     n_test = examples.get("test") or sizes.eval_examples or published.get("test")
     if n_train is None or n_test is None:
@@ -220,7 +209,7 @@ def plan(case: Case, tokens: Tokens, examples: dict[str, float] | None = None, p
     beams = {**DECODING, **case.decoding}.get("num_beams", 1) if case.task == "seq2seq" else 1
     fp16 = case.fp16_ok
     params = case.real_parameters
-    ckpt_bytes = params * CHECKPOINT_BYTES_PER_PARAMETER.get(case.key, 4)
+    ckpt_bytes = params * case.checkpoint_bytes
     weights16 = _weights(case, "fp16", False)
     phases = [Phase("install", ASSUMED["install_seconds"], 0.0, "pip install of the book's pins")]
     download = ckpt_bytes + (TEACHER["checkpoint_bytes"] if case.key == "papers-llama3" else 0)
@@ -244,7 +233,7 @@ def plan(case: Case, tokens: Tokens, examples: dict[str, float] | None = None, p
         s, p, d = _train(case, sizes, tokens, n_train, quantized=False, fp16=fp16)
         phases.append(Phase("LoRA training", s, p, d))
         s, p, d = _generate(case, sizes, tokens, n_test, False, beams)
-        extra = EXTRA_EVALUATIONS.get(case.key, 0)
+        extra = case.extra_evaluations
         phases.append(Phase("LoRA evaluation", s * (1 + extra), p, d + (f", {1 + extra} passes" if extra else "")))
     if case.key == "papers-llama3":
         packing = _papers(profile).packing_examples
@@ -364,13 +353,13 @@ def t4_plan(case: Case, records=None, counted_on: str | None = None, n: int = 30
     :func:`book_records`)."""
     from transformers import AutoTokenizer
 
-    from llmft.models.real_tokenizers import CASE_TOKENIZER, real_tokenizer
+    from llmft.models.real_tokenizers import real_tokenizer
 
     if records is None:
         records, counted_on = book_records(case, n)
     else:
         records = [records[i] for i in range(min(n, len(records)))]
-    tokenizer = AutoTokenizer.from_pretrained(real_tokenizer(CASE_TOKENIZER[case.key], log=lambda *_: None))
+    tokenizer = AutoTokenizer.from_pretrained(real_tokenizer(case.real_tokenizer, log=lambda *_: None))
     sizes = registration(case.key).sizes["t4"]
     tokens = tokens_per_example(case, records, tokenizer, sizes, counted_on or "the chapter's training records")
     examples = paper_examples("t4") if case.key == "papers-llama3" else None
