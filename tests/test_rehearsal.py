@@ -140,7 +140,7 @@ def test_packed_texts_are_kept_apart_exactly_in_fp32(tmp_path):
 
 
 def test_the_hand_written_loop_and_the_trainer_agree(tmp_path):
-    """Chapter 1.1's loop and transformers.Trainer, same data, seed and settings, on a tiny Llama: same losses."""
+    """Chapter 2.1's loop and transformers.Trainer, same data, seed and settings, on a tiny Llama: same losses."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from llmft.training import by_hand

@@ -1,4 +1,4 @@
-"""Case 5: DistilBERT classifies AG News stories into four topics (chapter 2.5)."""
+"""Case 5: DistilBERT classifies AG News stories into four topics (chapter 3.5)."""
 
 from llmft.cases.spec import Case, LoraSpec, Published, Sizes, Synthetic, register
 

@@ -1,4 +1,4 @@
-"""Case 3: GPT-2 learns to follow Alpaca's instructions (chapter 2.3)."""
+"""Case 3: GPT-2 learns to follow Alpaca's instructions (chapter 3.3)."""
 
 from llmft.cases.spec import Case, LoraSpec, Published, Sizes, Synthetic, register
 

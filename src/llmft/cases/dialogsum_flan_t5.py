@@ -1,4 +1,4 @@
-"""Case 2: Flan-T5-base summarises DialogSum dialogues (chapter 2.2)."""
+"""Case 2: Flan-T5-base summarises DialogSum dialogues (chapter 3.2)."""
 
 from llmft.cases.spec import Case, LoraSpec, Published, Sizes, Synthetic, register
 

@@ -1,4 +1,4 @@
-"""Case 4: QLoRA on Llama-3-8B with instruction triples a teacher wrote from papers (chapter 2.4)."""
+"""Case 4: QLoRA on Llama-3-8B with instruction triples a teacher wrote from papers (chapter 3.4)."""
 
 from llmft.cases.spec import Case, LoraSpec, Sizes, register
 

@@ -1,4 +1,4 @@
-"""Case 1: t5-small summarises XSum news articles in one sentence (chapter 2.1)."""
+"""Case 1: t5-small summarises XSum news articles in one sentence (chapter 3.1)."""
 
 from llmft.cases.spec import Case, LoraSpec, Published, Sizes, Synthetic, register
 

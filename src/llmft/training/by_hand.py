@@ -1,4 +1,4 @@
-"""Chapter 1.1's LoRA layer trained on a real task by a loop written out in full, then by the ``Trainer`` on the same
+"""Chapter 2.1's LoRA layer trained on a real task by a loop written out in full, then by the ``Trainer`` on the same
 data, seed and settings, to show what the ``Trainer`` does for you (and that it does nothing else).
 
 The task: instruction following with SmolLM2-135M-Instruct (a real pretrained model) on the book's synthetic
