@@ -355,8 +355,8 @@ merged = reloaded.merge_and_unload()
 merge_diff = roundtrip.relative_logit_difference(lora_model, merged, batch)
 cpu = run.device == "cpu"
 tolerance = 1e-5 if cpu else 1e-3
-agreement = float((classify.predict(merged, tokenizer, test["text"][:64], run, "merged").argmax(-1)
-                   == classify.predict(lora_model, tokenizer, test["text"][:64], run, "LoRA").argmax(-1)).float().mean())
+agreement = float(np.mean(classify.predict(merged, tokenizer, test["text"][:64], run, "merged").argmax(-1)
+                          == classify.predict(lora_model, tokenizer, test["text"][:64], run, "LoRA").argmax(-1)))
 same_labels = agreement == 1.0 if cpu else agreement >= 0.95
 display(captioned(pd.DataFrame({
     "adapter and head on disk (KiB)": [f"{adapter_bytes / 1024:,.1f}"],
