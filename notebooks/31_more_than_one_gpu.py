@@ -264,7 +264,7 @@ if launch_profile == "smoke":
 # ## Exercises
 #
 # 1. **Keep $b$, grow $B$.** Launch with `--per-device-batch 16`. How many examples does a step see, and how
-#    does the loss curve change? *Hint: the global batch becomes 32 with the same 160 steps, so the run sees
+#    does the loss curve change? *Hint: the global batch becomes 32 with the same number of steps, so the run sees
 #    twice the examples.*
 # 2. **Three processes.** Launch with `--nproc_per_node 3`. What happens, and why? *Hint: 16 does not divide
 #    by 3; `plan_batch` refuses before any training starts.*

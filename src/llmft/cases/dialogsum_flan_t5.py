@@ -27,7 +27,7 @@ register(
     ),
     sizes={
         "smoke": Sizes(
-            train_examples=2000, eval_examples=100, max_steps=160, epochs=1, batch_size=16, grad_accum=1,
+            train_examples=2000, eval_examples=100, max_steps=240, epochs=1, batch_size=16, grad_accum=1,
             learning_rate=5e-3, max_source_len=320, max_target_len=48, max_new_tokens=48, logging_steps=10,
             qlora_max_steps=80,
         ),
