@@ -18,6 +18,7 @@ LAYERS = [
     ("training", ("llmft.training",)),
     ("evaluation", ("llmft.evaluation",)),
     ("report", ("llmft.report",)),
+    ("studies", ("llmft.studies",)),
     ("serve", ("llmft.serve",)),
     ("entry points", ("llmft.cli", "llmft.colab", "llmft.gpucheck")),
 ]
