@@ -1,4 +1,4 @@
-"""Chapter 4.2's study at tiny size: the arms, the matched rank, the story splitter, the schedule, and runs that are
+"""The settings chapter's study at tiny size: the arms, the matched rank, the story splitter, the schedule, and runs that are
 deterministic, train only what each arm says, and give paired differences over seeds."""
 
 import math

@@ -1,4 +1,4 @@
-"""Chapter 4.2's figures: one per question, each point a mean over seeds with its 95 % t interval."""
+"""The settings chapter's figures: one per question, each point a mean over seeds with its 95 % t interval."""
 
 from __future__ import annotations
 

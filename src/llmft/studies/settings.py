@@ -1,4 +1,4 @@
-"""LoRA's settings measured side by side (chapter 4.2): rank, α/r against α/√r, learning rate, which modules,
+"""LoRA's settings measured side by side (the settings chapter): rank, α/r against α/√r, learning rate, which modules,
 DoRA / PiSSA / LoRA+, and forgetting, each over several seeds on the same data.
 
 One run is one :class:`Arm` (a configuration) and one seed: a fresh copy of the base encoder, a classification head
