@@ -68,7 +68,7 @@ class Budget:
 
 
 BUDGETS = {
-    # one CPU thread, about 3 minutes for every arm below (the chapter measures and prints it): headlines and the
+    # one CPU thread, about 3.5 minutes for every arm below (the chapter measures and prints it): headlines and the
     # start of each story (24 tokens), 16 steps of 8
     "smoke": Budget(steps=16, batch_size=8, max_len=24, train_examples=128, test_examples=128, seeds=(0, 1, 2),
                     probe_items=100),
