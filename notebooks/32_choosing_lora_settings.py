@@ -103,8 +103,8 @@ show_source(st.prepare, st.Study.run)
 # ### The arms
 #
 # The reference arm is LoRA with $r = 8$ on the attention's query and value projections (`q_lin`, `v_lin`),
-# $\alpha = 8$, and a learning rate of $10^{-2}$ (the best of the learning-rate sweep below at this short
-# budget; long runs use lower rates). Each question changes one thing. $\alpha$ stays at 8 across ranks, as many
+# $\alpha = 8$, and a learning rate of $10^{-2}$ (chosen for this short budget; the learning-rate sweep below
+# shows where it stands, and long runs use lower rates). Each question changes one thing. $\alpha$ stays at 8 across ranks, as many
 # scripts leave it, so LoRA's scale $\alpha/r$ falls as $r$ grows: that is the second question. For the modules
 # question, the rank on all six linear layers is chosen so that the adapter is about as large as $r = 8$ on
 # q and v (`st.matched_rank`). Every LoRA arm also trains the head (`modules_to_save`), as case 5 does; one arm
