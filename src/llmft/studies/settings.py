@@ -153,14 +153,15 @@ class Encoded:
     input_ids: list[list[int]]
     labels: np.ndarray
 
-    def batch(self, rows, pad_id: int) -> dict:
+    def batch(self, rows, pad_id: int, device="cpu") -> dict:
+        """Rows ``rows`` padded on the right to the longest of them, on ``device``."""
         width = max(len(self.input_ids[i]) for i in rows)
         ids = torch.full((len(rows), width), pad_id)
         mask = torch.zeros((len(rows), width), dtype=torch.long)
         for j, i in enumerate(rows):
             n = len(self.input_ids[i])
             ids[j, :n], mask[j, :n] = torch.tensor(self.input_ids[i]), 1
-        return {"input_ids": ids, "attention_mask": mask}
+        return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
 
 
 def encode(tokenizer, texts, labels, max_len: int) -> Encoded:
@@ -223,13 +224,17 @@ def schedule(step: int, steps: int, warmup: int) -> float:
     return step / max(1, warmup) if step < warmup else max(0.0, (steps - step) / max(1, steps - warmup))
 
 
+def device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
 @torch.no_grad()
 def predict(model, data: Encoded, pad_id: int, batch_size: int) -> np.ndarray:
     model.eval()
     out = []
     for start in range(0, len(data.input_ids), batch_size):
         rows = range(start, min(start + batch_size, len(data.input_ids)))
-        out.append(model(**data.batch(rows, pad_id)).logits.argmax(-1).numpy())
+        out.append(model(**data.batch(rows, pad_id, device_of(model))).logits.argmax(-1).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -245,7 +250,7 @@ def embed(model, data: Encoded, pad_id: int, batch_size: int) -> torch.Tensor:
     model.eval()
     body, out = encoder_of(model), []
     for start in range(0, len(data.input_ids), batch_size):
-        batch = data.batch(range(start, min(start + batch_size, len(data.input_ids))), pad_id)
+        batch = data.batch(range(start, min(start + batch_size, len(data.input_ids))), pad_id, device_of(model))
         hidden = body(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).float()
         out.append(torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1))
@@ -255,7 +260,7 @@ def embed(model, data: Encoded, pad_id: int, batch_size: int) -> torch.Tensor:
 def headline_recall(model, headlines: Encoded, bodies: Encoded, pad_id: int, batch_size: int) -> float:
     """The share of headlines whose own description is the nearest (cosine) of all descriptions in the probe."""
     sims = embed(model, headlines, pad_id, batch_size) @ embed(model, bodies, pad_id, batch_size).T
-    return float((sims.argmax(1) == torch.arange(len(sims))).float().mean())
+    return float((sims.argmax(1).cpu() == torch.arange(len(sims))).float().mean())
 
 
 @dataclass
@@ -288,8 +293,9 @@ class Study:
         losses = []
         for step in range(b.steps):
             rows = [int(order[(step * b.batch_size + j) % len(order)]) for j in range(b.batch_size)]
-            batch = self.train.batch(rows, self.pad_id)
-            loss = model(**batch, labels=torch.as_tensor(self.train.labels[rows])).loss
+            batch = self.train.batch(rows, self.pad_id, device_of(model))
+            labels = torch.as_tensor(self.train.labels[rows], device=device_of(model))
+            loss = model(**batch, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
