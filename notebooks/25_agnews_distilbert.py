@@ -198,7 +198,8 @@ display(classify.quality_table(baselines, table_caption))
 # ($d \times d$ plus bias) and `classifier` ($d \times 4$ plus bias) are trained in full and saved with the
 # adapter (`modules_to_save`). For `distilbert-base-uncased` ($L = 6$, $d = 768$, $r = 8$):
 # $2 \cdot 6 \cdot 8 \cdot 1536 = 147{,}456$ LoRA parameters plus $590{,}592 + 3{,}076$ for the head,
-# $741{,}124$ in all. We check it against `peft` on the real architecture, built on the `meta` device.
+# $741{,}124$ in all. We check it against `peft` on the real architecture, built on the `meta` device. Why
+# r = 8, and on q and v? {doc}`32_choosing_lora_settings` measures these choices on this chapter's model and data.
 
 # %%
 count_table, real_lora = adapters.count_on_real_architecture(run)
