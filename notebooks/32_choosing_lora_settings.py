@@ -162,10 +162,10 @@ rank_diffs = {a.label: st.paired_difference(results, a.label, st.BASELINE.label)
 sizes = [results[a.label][0].adapter for a in by_question["rank"] if a.r > 0]
 unresolved = [k for k, d in rank_diffs.items() if not st.resolved(d)]
 display(Markdown(
-    f"LoRA $r = 8$ against the head alone: {st.verdict(adapter_gain)}. Each rank against $r = 8$: "
+    f"LoRA r = 8 against the head alone: {st.verdict(adapter_gain)}. Each rank against r = 8: "
     + "; ".join(f"{k}: {st.verdict(d)}" for k, d in rank_diffs.items())
-    + f". {len(unresolved)} of {len(rank_diffs)} ranks are not told apart from $r = 8$ at this budget, while the "
-    f"adapter grows {max(sizes) // min(sizes)}-fold from $r = 1$ to $r = 64$."))
+    + f". {len(unresolved)} of {len(rank_diffs)} ranks are not told apart from r = 8 at this budget, while the "
+    f"adapter grows {max(sizes) // min(sizes)}-fold from r = 1 to r = 64."))
 
 # %% [markdown]
 # ## 2. $\alpha/r$ against $\alpha/\sqrt{r}$
@@ -183,7 +183,7 @@ display(captioned(st.table(results, by_question["scaling"]), f"Scaling ({produce
 rs_diffs = {a.r: st.paired_difference(results, a.label, f"LoRA r={a.r} (q,v)")
             for a in by_question["scaling"] if a.rslora}
 display(Markdown("rsLoRA minus LoRA at the same rank: " + "; ".join(
-    f"$r = {r}$: {st.verdict(d)}" for r, d in rs_diffs.items()) + ". The scale and the learning rate multiply "
+    f"r = {r}: {st.verdict(d)}" for r, d in rs_diffs.items()) + ". The scale and the learning rate multiply "
     "(exercise 2): a scale that is too small for one rate can be right for a higher one, which is why the learning "
     "rate, next, is the question to settle first."))
 
@@ -306,12 +306,13 @@ display(captioned(pd.DataFrame([{"profile": name, "steps": b.steps, "stories a s
 # %% [markdown]
 # ## What to try first
 #
-# Each line below is computed from this page's runs, or cited.
+# Each line below is computed from this page's runs, or names the paper it rests on: LoRA {cite}`hu2021lora`,
+# rsLoRA {cite}`kalajdzievski2023rslora`, QLoRA {cite}`dettmers2023qlora`, DoRA {cite}`liu2024dora`, PiSSA
+# {cite}`meng2024pissa`, LoRA+ {cite}`hayou2024loraplus` and forgetting {cite}`biderman2024lora`.
 
 # %%
 advice = st.advice(results, by_question, base_recall)
-display(Markdown("````{admonition} What to try first (" + produced_by + ")\n:class: tip\n" + "\n".join(advice)
-                 + "\n````"))
+display(Markdown(f"> **What to try first** ({produced_by})\n>\n" + "\n".join(f"> {line}" for line in advice)))
 
 # %% [markdown]
 # ## Checks

@@ -422,7 +422,8 @@ def best_arm(results: dict[str, list[RunResult]], group: list[Arm]) -> Arm:
 
 
 def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]], base_recall: float) -> list[str]:
-    """The chapter's practical box, one Markdown bullet per choice, each computed from ``results`` (or cited)."""
+    """The chapter's practical box, one Markdown bullet per choice, each computed from ``results`` or citing a paper by
+    its authors (a notebook's Markdown output is CommonMark: no roles, no math; the page cites them in full below)."""
     mean = lambda label: summary(results, label)["mean"]  # noqa: E731
     seconds = lambda label: float(np.mean([r.seconds for r in results[label]]))  # noqa: E731
     out = []
@@ -447,12 +448,12 @@ def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]
     out.append(f"- **Start with a small rank.** {unresolved} of {len(diffs)} ranks from {small.r} to {large.r} were "
                f"not distinguishable from r=8 here, while the adapter grew from {results[small.label][0].adapter:,} to "
                f"{results[large.label][0].adapter:,} parameters; on GPT-3, LoRA's authors found rank 1 on q and v competitive "
-               f"with rank 64 {{cite}}`hu2021lora`. Raise r when a longer run shows the adapter saturating.")
+               f"with rank 64 (Hu et al.). Raise r when a longer run shows the adapter saturating.")
 
     rs = [a for a in by_question["scaling"] if a.rslora]
     rs_diffs = {a.r: paired_difference(results, a.label, f"LoRA r={a.r} (q,v)") for a in rs}
     out.append("- **At large ranks, mind the scale.** With α fixed, α/r shrinks the update as r grows; rsLoRA's α/√r "
-               "does not {cite}`kalajdzievski2023rslora`. Here, rsLoRA minus LoRA: "
+               "does not (Kalajdzievski). Here, rsLoRA minus LoRA: "
                + "; ".join(f"r={r}: {verdict(d)}" for r, d in rs_diffs.items())
                + ". With Adam, the scale and the learning rate trade against each other (exercise 2), so rsLoRA matters most "
                "when one rate must serve several ranks.")
@@ -461,7 +462,7 @@ def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]
     d = paired_difference(results, wide.label, qv.label)
     out.append(f"- **Which modules.** {wide.label} minus {qv.label}, at {results[wide.label][0].adapter:,} against "
                f"{results[qv.label][0].adapter:,} adapter parameters: {verdict(d)}. The QLoRA authors found all linear "
-               f"layers needed to match full fine-tuning on large models {{cite}}`dettmers2023qlora`; at matched size it "
+               f"layers needed to match full fine-tuning on large models (Dettmers et al.); at matched size it "
                f"costs {seconds(wide.label) / seconds(qv.label):.2f} times the time per run here.")
 
     variants = by_question["variants"]
@@ -474,7 +475,7 @@ def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]
         bits.append(f"{a.label}: {verdict(paired_difference(results, a.label, ref.label))}, "
                     f"{seconds(a.label) / seconds(ref.label):.2f} times the time")
     out.append("- **Variants are one switch each; measure them.** Against plain LoRA at the same rate: "
-               + "; ".join(bits) + " {cite}`liu2024dora,meng2024pissa,hayou2024loraplus`.")
+               + "; ".join(bits) + ".")
 
     kept = {a.label: summary(results, a.label, "probe_recall")["mean"] for a in (best_lora, best_full)}
     forget = paired_difference(results, best_lora.label, best_full.label, "probe_recall")
@@ -483,5 +484,5 @@ def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]
                f"paired: {verdict(forget, 'LoRA forgets less', 'LoRA forgets more')}. LoRA also trained "
                f"{results[best_lora.label][0].trainable / results[best_full.label][0].trainable:.1%} of the weights, in "
                f"{seconds(best_lora.label) / seconds(best_full.label):.2f} times full fine-tuning's time per run "
-               f"{{cite}}`biderman2024lora`.")
+               f"(compare Biderman et al.'s \"learns less and forgets less\").")
     return out
