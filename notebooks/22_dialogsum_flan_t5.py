@@ -248,8 +248,8 @@ print(t4_plan.summary())
 
 # %%
 recorded = pd.DataFrame(plan.recorded_beside_estimate(case))
-display(text_table(recorded, "Peak memory of case 2's training steps: measured (torch.cuda.max_memory_allocated, "
-                             "llmft.report.recorded) and estimated by llmft.report.plan"))
+display(captioned(recorded, "Peak memory of case 2's training steps: measured (torch.cuda.max_memory_allocated, "
+                           "llmft.report.recorded) and estimated by llmft.report.plan", precision=2))
 ratio = recorded["estimated GiB"] / recorded["measured peak GiB"]
 print(f"The plan estimates {ratio.min():.1f} to {ratio.max():.1f} times the measured peak: it counts every row at the "
       "length caps and activations by Korthikanti et al.'s formula, so it errs on the safe side.")

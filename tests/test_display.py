@@ -102,3 +102,15 @@ def test_the_diagrams_draw_with_alt_text_and_the_packed_mask_is_block_diagonal()
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_text_tables_show_floats_as_a_reader_wants_them():
+    """A page once showed a T4 plan as 2.000000 minutes: text tables format their float cells."""
+    import pandas as pd
+
+    from llmft.report.display import text_table
+
+    html = text_table(pd.DataFrame({"v": [2.0, 0.342, 12345.6, 1e-7, float("nan")], "t": list("abcde")}), "c").to_html()
+    for shown in (">2<", ">0.342<", ">12,346<", ">1.00e-07<", ">–<", ">a<"):
+        assert shown in html.replace(" >", ">")
+    assert "2.000000" not in html

@@ -1,6 +1,8 @@
 """The T4 plan and the memory model it rests on: weights counted as transformers and bitsandbytes hold them, and
 every case chapter's ``t4`` profile within one free Colab session."""
 
+import re
+
 import pytest
 import torch
 
@@ -94,6 +96,16 @@ def test_every_case_chapter_fits_a_free_colab_t4(key):
     assert minutes <= LIMIT_MINUTES, p.table().to_string()
     assert peak <= LIMIT_GIB and peak_at_caps <= LIMIT_GIB, p.table().to_string()
     assert [ph.name for ph in p.phases][:2] == ["install", "download"] and all(ph.seconds > 0 for ph in p.phases)
+
+
+def test_the_plan_table_names_each_phase_and_shows_one_decimal():
+    """The chapters show it with ``text_table``, which hides the index: the phase must be a column (a page once showed
+    minutes as 2.000000 with no phase names)."""
+    table = plan.t4_plan(get_case("xsum-t5-small")).table()
+    assert list(table.columns) == ["phase", "minutes", "peak GiB", "counted"]
+    assert table["phase"].iloc[0] == "install" and table["phase"].iloc[-1] == "total"
+    assert all(re.fullmatch(r"\d+\.\d", m) for m in table["minutes"])
+    assert all(v == "" or re.fullmatch(r"\d+\.\d", v) for v in table["peak GiB"])
 
 
 def test_the_plan_grows_with_the_data_and_shrinks_with_a_smaller_batch_of_tokens():

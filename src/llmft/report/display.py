@@ -24,9 +24,24 @@ def captioned(df, caption: str, precision: int = 3):
             .set_table_styles([{"selector": "td, th", "props": "padding: 0.15em 0.8em; text-align: right"}]))
 
 
+def _float_cell(v):
+    """A float as a reader wants it in a table of text (pandas' Styler would print 2.000000): thousands with commas,
+    three significant digits below that, scientific notation under 0.01, a dash for NaN; anything else as it is."""
+    if not isinstance(v, float):
+        return v
+    if v != v:
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if v == 0 or abs(v) >= 0.01:
+        return f"{v:.3g}"
+    return f"{v:.2e}"
+
+
 def text_table(df, caption: str):
-    """A table of text (left-aligned, wrapped, padded) with a caption naming what produced it."""
-    return (df.style.set_caption(caption).hide(axis="index")
+    """A table of text (left-aligned, wrapped, padded) with a caption naming what produced it. Float cells are
+    formatted by :func:`_float_cell`."""
+    return (df.style.set_caption(caption).hide(axis="index").format(_float_cell)
             .set_table_styles([{"selector": "td, th", "props": "padding: 0.2em 0.8em; text-align: left; "
                                                               "vertical-align: top; white-space: normal"}]))
 

@@ -307,14 +307,15 @@ def totals(phases: list[Phase]) -> tuple[float, float]:
 
 
 def table(phases: list[Phase]):
-    """A DataFrame: phase, minutes, peak GiB, what it counts; and a total row."""
+    """A DataFrame of text: phase, minutes, peak GiB, what it counts; and a total row (numbers to one decimal)."""
     import pandas as pd
 
     minutes, peak = totals(phases)
-    rows = [{"phase": p.name, "minutes": round(p.minutes, 1), "peak GiB": round(p.peak_bytes / 2**30, 1) if p.peak_bytes else "",
-             "counted": p.detail} for p in phases]
-    rows.append({"phase": "total", "minutes": round(minutes, 1), "peak GiB": round(peak, 1), "counted": ""})
-    return pd.DataFrame(rows).set_index("phase")
+    rows = [{"phase": p.name, "minutes": f"{p.minutes:.1f}",
+             "peak GiB": f"{p.peak_bytes / 2**30:.1f}" if p.peak_bytes else "", "counted": p.detail} for p in phases]
+    rows.append({"phase": "total", "minutes": f"{minutes:.1f}", "peak GiB": f"{peak:.1f}", "counted": ""})
+    # the phase is a column, not the index: text_table hides the index
+    return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True)
