@@ -143,7 +143,7 @@ print(f"accuracy {first.accuracy:.4f} then {again.accuracy:.4f}; identical losse
 assert first.losses == again.losses and first.accuracy == again.accuracy
 
 # %% [markdown]
-# ## 1. Rank
+# ## Rank
 #
 # The rank $r$ sets how many directions the update $BA$ can use, and the adapter's size grows with it:
 # $r(d_\text{in} + d_\text{out})$ per matrix. LoRA's authors found very small ranks enough for GPT-3's query and
@@ -168,7 +168,7 @@ display(Markdown(
     f"adapter grows {max(sizes) // min(sizes)}-fold from r = 1 to r = 64."))
 
 # %% [markdown]
-# ## 2. $\alpha/r$ against $\alpha/\sqrt{r}$
+# ## $\alpha/r$ against $\alpha/\sqrt{r}$
 #
 # With $\alpha$ fixed, LoRA's update is scaled by $\alpha/r$: at $r = 64$ it is $1/64$ of what it is at $r = 1$.
 # Kalajdzievski argues that this makes large ranks learn too slowly, and that $\alpha/\sqrt{r}$ ({term}`rsLoRA`)
@@ -188,7 +188,7 @@ display(Markdown("rsLoRA minus LoRA at the same rank: " + "; ".join(
     "rate, next, is the question to settle first."))
 
 # %% [markdown]
-# ## 3. Learning rate: LoRA's usable range, and full fine-tuning's
+# ## Learning rate: LoRA's usable range, and full fine-tuning's
 #
 # The same sweep for LoRA ($r = 8$) and for full fine-tuning (every one of the encoder's weights trains):
 
@@ -213,7 +213,7 @@ display(Markdown(
     f"{max(st.summary(results, a.label)['mean'] for a in by_question['learning rate']):.3f}."))
 
 # %% [markdown]
-# ## 4. Which modules
+# ## Which modules
 #
 # The QLoRA authors found that adapters on **all** linear layers, not only q and v, were needed to match full
 # fine-tuning {cite}`dettmers2023qlora`. Put fairly, that compares adapters of the same size: here $r = 8$ on q,v
@@ -230,7 +230,7 @@ modules_diff = st.paired_difference(results, modules[1].label, modules[0].label)
 display(Markdown(f"{modules[1].label} minus {modules[0].label}: {st.verdict(modules_diff)}."))
 
 # %% [markdown]
-# ## 5. DoRA, PiSSA and LoRA+
+# ## DoRA, PiSSA and LoRA+
 #
 # Three variants `peft` supports, each one switch away:
 #
@@ -257,7 +257,7 @@ display(captioned(st.table(results, variants), f"Variants ({produced_by})"))
 display(Markdown("; ".join(f"{k}: {st.verdict(d)}" for k, d in variant_diffs.items()) + "."))
 
 # %% [markdown]
-# ## 6. Forgetting
+# ## Forgetting
 #
 # all-MiniLM-L6-v2 was trained to embed sentences so that related ones lie close {cite}`reimers2019sbert`. Before
 # any tuning it can match a story's headline to its own description among all the probe's descriptions (the share
