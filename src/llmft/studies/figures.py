@@ -129,7 +129,7 @@ def forgetting(results: Results, group: list[Arm], base_recall: float, produced_
     ax.set(xlabel="accuracy on the new task (topics)", ylabel="headline recall (old skill)",
            title=f"Learning against forgetting, one point per learning rate ({produced_by})")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     ax.set_ylim(0, 1.05)  # a share: room above the top points for their labels
     return finish(fig, f"Scatter of the old skill (headline recall; the base model scored {base_recall:.3f}) against "
                        f"accuracy on the new task, each point a learning rate, means over seeds: " + "; ".join(said)
