@@ -56,7 +56,7 @@ from IPython.display import Markdown, display
 from tqdm.auto import tqdm
 
 from llmft import data, models
-from llmft.report.display import captioned, show_source, text_table
+from llmft.report.display import show_source, text_table
 from llmft.runtime import start
 from llmft.studies import figures
 from llmft.studies import settings as st
@@ -87,7 +87,7 @@ base = models.load_model(run, source)
 splits = data.load_splits(run)
 study = st.build_study(base, tokenizer, splits["train"], splits["test"], budget)
 produced_by = f"{run.profile.name} profile: {models.describe(run, base)}; {data.data_source(run)}"
-display(captioned(pd.DataFrame([{
+display(text_table(pd.DataFrame([{
     "steps": budget.steps, "stories a step": budget.batch_size, "tokens a story (at most)": budget.max_len,
     "training stories": len(study.train.input_ids), "held-out stories": len(study.test.input_ids),
     "seeds": len(budget.seeds), "probe pairs": len(study.headlines.input_ids)}]),
@@ -153,7 +153,7 @@ assert first.losses == again.losses and first.accuracy == again.accuracy
 fig = figures.rank(results, by_question["rank"], st.HEAD_ONLY, produced_by)
 
 # %%
-display(captioned(st.table(results, by_question["rank"]), f"Rank ({produced_by})"))
+display(text_table(st.table(results, by_question["rank"]), f"Rank ({produced_by})"))
 
 
 adapter_gain = st.paired_difference(results, st.BASELINE.label, st.HEAD_ONLY.label)
@@ -179,7 +179,7 @@ display(Markdown(
 fig = figures.scaling(results, by_question["scaling"], produced_by)
 
 # %%
-display(captioned(st.table(results, by_question["scaling"]), f"Scaling ({produced_by})"))
+display(text_table(st.table(results, by_question["scaling"]), f"Scaling ({produced_by})"))
 rs_diffs = {a.r: st.paired_difference(results, a.label, f"LoRA r={a.r} (q,v)")
             for a in by_question["scaling"] if a.rslora}
 display(Markdown("rsLoRA minus LoRA at the same rank: " + "; ".join(
@@ -196,7 +196,7 @@ display(Markdown("rsLoRA minus LoRA at the same rank: " + "; ".join(
 fig = figures.learning_rate(results, by_question["learning rate"], produced_by)
 
 # %%
-display(captioned(st.table(results, by_question["learning rate"], probe=True), f"Learning rate ({produced_by})"))
+display(text_table(st.table(results, by_question["learning rate"], probe=True), f"Learning rate ({produced_by})"))
 
 
 lora_rates = [a for a in by_question["learning rate"] if not a.full]
@@ -225,7 +225,7 @@ fig = figures.arm_bars(results, [st.HEAD_ONLY, *modules], f"Which modules, at ab
                          f"({produced_by})")
 
 # %%
-display(captioned(st.table(results, modules), f"Modules ({produced_by})"))
+display(text_table(st.table(results, modules), f"Modules ({produced_by})"))
 modules_diff = st.paired_difference(results, modules[1].label, modules[0].label)
 display(Markdown(f"{modules[1].label} minus {modules[0].label}: {st.verdict(modules_diff)}."))
 
@@ -253,7 +253,7 @@ fig = figures.paired_bars(variant_diffs, f"Variants against plain LoRA at the sa
                             "accuracy difference (paired over seeds)")
 
 # %%
-display(captioned(st.table(results, variants), f"Variants ({produced_by})"))
+display(text_table(st.table(results, variants), f"Variants ({produced_by})"))
 display(Markdown("; ".join(f"{k}: {st.verdict(d)}" for k, d in variant_diffs.items()) + "."))
 
 # %% [markdown]
@@ -295,9 +295,9 @@ display(Markdown(
 half = {q: [(d["ci_high"] - d["ci_low"]) / 2 for d in ds] for q, ds in {
     "rank": list(rank_diffs.values()), "scaling": list(rs_diffs.values()), "modules": [modules_diff],
     "variants": list(variant_diffs.values()), "adapter against head only": [adapter_gain]}.items()}
-display(captioned(pd.DataFrame([{"question": q, "paired half-widths (accuracy)": ", ".join(f"±{h:.3f}" for h in hs)}
+display(text_table(pd.DataFrame([{"question": q, "paired half-widths (accuracy)": ", ".join(f"±{h:.3f}" for h in hs)}
                                 for q, hs in half.items()]), f"What this run can resolve ({produced_by})"))
-display(captioned(pd.DataFrame([{"profile": name, "steps": b.steps, "stories a step": b.batch_size,
+display(text_table(pd.DataFrame([{"profile": name, "steps": b.steps, "stories a step": b.batch_size,
                                  "tokens a story": b.max_len, "training tokens a run (at most)":
                                  b.steps * b.batch_size * b.max_len, "held-out stories": b.test_examples,
                                  "seeds": len(b.seeds)} for name, b in st.BUDGETS.items()]),
