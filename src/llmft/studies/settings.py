@@ -462,8 +462,8 @@ def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]
     d = paired_difference(results, wide.label, qv.label)
     out.append(f"- **Which modules.** {wide.label} minus {qv.label}, at {results[wide.label][0].adapter:,} against "
                f"{results[qv.label][0].adapter:,} adapter parameters: {verdict(d)}. The QLoRA authors found all linear "
-               f"layers needed to match full fine-tuning on large models (Dettmers et al.); at matched size it "
-               f"costs {seconds(wide.label) / seconds(qv.label):.2f} times the time per run here.")
+               f"layers needed to match full fine-tuning on large models (Dettmers et al.). Per run here: "
+               f"{seconds(wide.label):.1f} s against {seconds(qv.label):.1f} s.")
 
     variants = by_question["variants"]
     slow = next(a for a in variants if a.learning_rate == LORAPLUS_RATE and not a.loraplus_ratio and not a.full)
@@ -472,17 +472,19 @@ def advice(results: dict[str, list[RunResult]], by_question: dict[str, list[Arm]
         if a in (BASELINE, slow):
             continue
         ref = slow if a.loraplus_ratio else BASELINE
-        bits.append(f"{a.label}: {verdict(paired_difference(results, a.label, ref.label))}, "
-                    f"{seconds(a.label) / seconds(ref.label):.2f} times the time")
+        extra = results[a.label][0].adapter - results[ref.label][0].adapter
+        bits.append(f"{a.label}: {verdict(paired_difference(results, a.label, ref.label))}"
+                    + (f", {extra:,} more parameters (a magnitude per output of each adapted matrix)" if extra else ""))
     out.append("- **Variants are one switch each; measure them.** Against plain LoRA at the same rate: "
-               + "; ".join(bits) + ".")
+               + "; ".join(bits) + ". Seconds per run for each are in the table above; at this size they also carry the noise of a CPU "
+               "shared with other work.")
 
     kept = {a.label: summary(results, a.label, "probe_recall")["mean"] for a in (best_lora, best_full)}
     forget = paired_difference(results, best_lora.label, best_full.label, "probe_recall")
     out.append(f"- **Keep what the base could do.** Headline recall, {base_recall:.3f} before tuning: LoRA at its best rate "
                f"{kept[best_lora.label]:.3f}, full fine-tuning at its best {kept[best_full.label]:.3f}; LoRA minus full, "
                f"paired: {verdict(forget, 'LoRA forgets less', 'LoRA forgets more')}. LoRA also trained "
-               f"{results[best_lora.label][0].trainable / results[best_full.label][0].trainable:.1%} of the weights, in "
-               f"{seconds(best_lora.label) / seconds(best_full.label):.2f} times full fine-tuning's time per run "
+               f"{results[best_lora.label][0].trainable / results[best_full.label][0].trainable:.1%} of the weights, "
+               f"{seconds(best_lora.label):.1f} s a run against {seconds(best_full.label):.1f} s "
                f"(compare Biderman et al.'s \"learns less and forgets less\").")
     return out
