@@ -8,7 +8,8 @@
 * A figure's alt text is what the figure shows: the description its PNG carries (:mod:`llmft.report.plots`), not
   the file's path.
 * sphinx-thebe's settings script, which the build adds twice (a console error, "THEBE_JS_URL has already been
-  declared"), is kept once.
+  declared"), is kept once: in the page context where Sphinx lists it twice, and in the written pages for the
+  registrations that reach the HTML anyway (every inline ``<script>`` line kept at its first occurrence).
 """
 
 from __future__ import annotations
@@ -115,10 +116,31 @@ def _one_thebe_settings_script(app, pagename, templatename, context, doctree) ->
     scripts[:] = kept
 
 
+def _drop_repeated_inline_scripts(app, exc) -> None:
+    """In every written page, an inline ``<script>...</script>`` line that repeats an earlier one is removed (the
+    second ``const THEBE_JS_URL`` stops the page's scripts with "has already been declared")."""
+    import re
+
+    if exc is not None or app.builder.format != "html":
+        return
+    inline = re.compile(r"^\s*<script>.*</script>\s*$")
+    for page in Path(app.outdir).rglob("*.html"):
+        lines, seen, kept = page.read_text(encoding="utf-8").split("\n"), set(), []
+        for line in lines:
+            if inline.match(line):
+                if line.strip() in seen:
+                    continue
+                seen.add(line.strip())
+            kept.append(line)
+        if len(kept) != len(lines):
+            page.write_text("\n".join(kept), encoding="utf-8")
+
+
 def setup(app):
     _register_author_year()
     app.add_css_file("casebook.css")
     app.connect("build-finished", _copy_assets)
+    app.connect("build-finished", _drop_repeated_inline_scripts)
     app.connect("doctree-resolved", _alt_from_png)
     app.connect("html-page-context", _one_thebe_settings_script, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
