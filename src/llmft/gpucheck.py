@@ -280,6 +280,16 @@ def rehearse_case(key: str, steps: int = 4, tiny: bool = False, device: str = "c
         return s, p
 
     phases = Phases(key, device)
+
+    def train_then_generate(model, method: str, quantized: bool) -> None:
+        """``steps`` training steps (timed per step), then one generation batch where the case generates."""
+        with phases.phase(f"{method}, {steps} steps", train_estimate(quantized)) as row:
+            report = _train_steps(model, case, sizes, run, quantized=quantized)
+            row["seconds_per_step"] = round(report.seconds / max(1, report.steps), 3)
+        if case.task != "classification":
+            with phases.phase(f"{method} generation, one batch", generation_estimate(quantized)):
+                _generate_batch(model, case, sizes, device, beams)
+
     fits16 = tiny or models.real_size_bytes(case) * 1.3 <= cap_bytes
     if fits16:
         with phases.phase("load (fp32, as the chapter)"):
@@ -288,15 +298,10 @@ def rehearse_case(key: str, steps: int = 4, tiny: bool = False, device: str = "c
             with phases.phase("zero-shot generation, one batch", generation_estimate(False)) as row:
                 row["tokens_per_row"] = _generate_batch(model, case, sizes, device, beams)
         model = adapters.attach_lora(model, run)
-        with phases.phase(f"LoRA, {steps} steps", train_estimate(False)) as row:
-            report = _train_steps(model, case, sizes, run, quantized=False)
-            row["seconds_per_step"] = round(report.seconds / max(1, report.steps), 3)
-        if case.task != "classification":
-            with phases.phase("LoRA generation, one batch", generation_estimate(False)):
-                _generate_batch(model, case, sizes, device, beams)
+        train_then_generate(model, "LoRA", quantized=False)
         with phases.phase("merge"):
             model = model.merge_and_unload()
-        del model, report
+        del model
         with phases.phase("free"):
             models.free_memory()
     with tempfile.TemporaryDirectory() as tmp:
@@ -317,13 +322,8 @@ def rehearse_case(key: str, steps: int = 4, tiny: bool = False, device: str = "c
                 _train_steps(model, case, sizes, run, quantized=True, packing=False)
             model = model.unload()  # the same 4-bit base, a fresh adapter: one load for both runs
         model = adapters.attach_qlora(model, run)
-        with phases.phase(f"QLoRA, {steps} steps", train_estimate(True)) as row:
-            report = _train_steps(model, case, sizes, run, quantized=True)
-            row["seconds_per_step"] = round(report.seconds / max(1, report.steps), 3)
-        if case.task != "classification":
-            with phases.phase("QLoRA generation, one batch", generation_estimate(True)):
-                _generate_batch(model, case, sizes, device, beams)
-        del model, report
+        train_then_generate(model, "QLoRA", quantized=True)
+        del model
         with phases.phase("free"):
             models.free_memory()
         if key == "alpaca-gpt2":
