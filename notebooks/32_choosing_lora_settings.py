@@ -285,11 +285,9 @@ display(Markdown(
 # question, beside the `t4` budget that resolves more: more steps, longer inputs, and a larger test set (the test
 # set's part of the noise shrinks with the square root of its size).
 #
-# One question is not asked here at all: the same settings for **instruction following** with the book's other
-# real pretrained model, SmolLM2-135M-Instruct (chapter 2.1 trains it by hand). It has about six times this encoder's
-# parameters, and instruction following is scored by generating text, token by token, where a classifier needs one
-# forward pass per story: twenty arms at three seeds do not fit this page's few CPU minutes. The functions here
-# take any sequence classifier; an instruction-following sweep would need a generation-scored `Study.run`.
+# The same questions for **instruction following**, on the book's other real pretrained model (SmolLM2-135M-Instruct,
+# about six times this encoder's parameters), are the next chapter's: {doc}`33_settings_for_instructions` asks rank,
+# modules, and LoRA against full fine-tuning (learning and forgetting) again, with the same bench.
 
 # %%
 half = {q: [(d["ci_high"] - d["ci_low"]) / 2 for d in ds] for q, ds in {

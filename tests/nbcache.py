@@ -253,7 +253,7 @@ def _expected(item) -> float:
 # to deal the lanes of a cold run.
 EXPECTED_SECONDS = {"21_xsum_t5_small": 480, "24_papers_llama3": 530, "22_dialogsum_flan_t5": 370,
                     "23_alpaca_gpt2": 290, "25_agnews_distilbert": 130, "31_more_than_one_gpu": 100,
-                    "32_choosing_lora_settings": 240}
+                    "32_choosing_lora_settings": 240, "33_settings_for_instructions": 240}
 
 
 def _standin(stem: str) -> str | None:
@@ -265,9 +265,10 @@ def _standin(stem: str) -> str | None:
     from llmft.cases import REGISTRY
 
     # chapter 31 trains case 2's model; chapter 11 trains a LoRA layer by hand on case 4's SmolLM2; chapter 32
-    # sweeps LoRA's settings on case 5's encoder
+    # sweeps LoRA's settings on case 5's encoder, chapter 33 on case 4's SmolLM2
     stem = {"31_more_than_one_gpu": "22_dialogsum_flan_t5", "11_lora_from_scratch": "24_papers_llama3",
-            "32_choosing_lora_settings": "25_agnews_distilbert"}.get(stem, stem)
+            "32_choosing_lora_settings": "25_agnews_distilbert",
+            "33_settings_for_instructions": "24_papers_llama3"}.get(stem, stem)
     registered = REGISTRY.get(stem.partition("_")[2].replace("_", "-"))
     return registered.standin if registered else None
 

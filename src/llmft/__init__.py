@@ -10,7 +10,8 @@ Layers, each importing only those above it in this list (``tests/test_layers.py`
 * :mod:`llmft.training`: the Trainer, trl's SFTTrainer, data-parallel training, memory meters;
 * :mod:`llmft.evaluation`: metrics and intervals, generation, baselines, the save/reload/merge round trip;
 * :mod:`llmft.report`: results files, the comparison of cases, plots and tables, published figures;
-* :mod:`llmft.studies`: experiments across many runs (the settings chapter, `notebooks/32_choosing_lora_settings`);
+* :mod:`llmft.studies`: experiments across many runs (the settings chapters, `notebooks/32_choosing_lora_settings`
+  on an encoder and `notebooks/33_settings_for_instructions` on a decoder);
 * :mod:`llmft.serve`: the web page and JSON APIs, serving precision;
 * entry points: :mod:`~llmft.cli` (``llmft serve``), :mod:`~llmft.colab` (install in Colab),
   :mod:`~llmft.gpucheck` (``make gpu-check``).
