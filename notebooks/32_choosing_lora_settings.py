@@ -97,7 +97,7 @@ display(text_table(pd.DataFrame([{
 # The whole of a run, as code:
 
 # %%
-show_source(st.prepare, st.Study.run)
+show_source(st.prepare, st.Study.run, st.train_steps)
 
 # %% [markdown]
 # ### The arms

@@ -109,7 +109,7 @@ print(tokenizer.decode(pair["input_ids"][:cut]) + "⟦" + tokenizer.decode(pair[
 # The whole of a run, as code (the facts probe runs only where the chapter asks for it):
 
 # %%
-show_source(ins.InstructStudy.run)
+show_source(ins.InstructStudy.run, st.train_steps)
 
 # %% [markdown]
 # ### The arms
@@ -123,16 +123,22 @@ show_source(ins.InstructStudy.run)
 # - **modules**: all seven linear layers of each decoder layer (q, k, v, o and the MLP's gate, up and down), at
 #   the rank whose adapter is closest in size to $r = 8$ on q,v (`st.matched_rank`): the QLoRA authors' finding was
 #   made on decoders like this one {cite}`dettmers2023qlora`;
-# - **LoRA or full fine-tuning**: every weight trained, at a tenth of LoRA's learning rate (the usual ratio: with
-#   Adam each weight moves by about the rate per step, and full fine-tuning moves all of them), with the facts probe
-#   after each run. Biderman et al. found that LoRA "learns less and forgets less" {cite}`biderman2024lora`.
+# - **LoRA or full fine-tuning**: every weight trained, at a tenth of LoRA's learning rate (with Adam each weight
+#   moves by about the rate per step, and full fine-tuning moves all of them; the previous chapter found full
+#   fine-tuning's best rate well below LoRA's), with the facts probe after each run. Biderman et al. found that LoRA
+#   "learns less and forgets less" {cite}`biderman2024lora`.
 #
 # The zero-shot model (no tuning) is the trivial baseline every arm is compared with. The previous chapter swept
-# ranks, scales, learning rates and variants on the encoder; a decoder run costs about ten times as much per token
-# (`ins.BUDGETS` says by how much), so this page asks fewer questions, each with three seeds.
+# ranks, scales, learning rates and variants on the encoder; a decoder token costs more (below), so this page asks
+# fewer questions, each with three seeds.
 
 # %%
-by_question = ins.arms(ins.linear_dims(model))
+dims = st.linear_dims(model)
+per_token = len(model.model.layers) * sum(d_in * d_out for d_in, d_out in dims.values())
+encoder = 6 * (4 * 384 * 384 + 2 * 384 * 1536)  # all-MiniLM-L6-v2: 6 layers, q,k,v,o of 384 × 384, an MLP of 1,536
+print(f"Multiply-adds per token in the layers' linear maps: {per_token:,} here, {encoder:,} in the previous chapter's "
+      f"encoder ({per_token / encoder:.0f} times as many), before the output head.")
+by_question = ins.arms(dims)
 all_arms = st.unique_arms(by_question)
 display(text_table(pd.DataFrame([
     {"question": q, "arms": ", ".join(a.label for a in group)} for q, group in by_question.items()]),
@@ -214,7 +220,7 @@ fig = figures.forgetting(results, versus, zero.probe_accuracy, produced_by, what
 # %%
 display(Markdown(
     f"LoRA minus full fine-tuning, paired: on the new task {ins.loss_verdict(learn_diff)}; on the facts the model "
-    f"knew ({zero.probe_accuracy:.3f} before tuning; LoRA keeps {kept[lora_arm.label]:.3f}, full fine-tuning "
+    f"knew ({zero.probe_accuracy:.3f} before tuning; after it, LoRA {kept[lora_arm.label]:.3f}, full fine-tuning "
     f"{kept[full_arm.label]:.3f}) {st.verdict(forget_diff, 'LoRA forgets less', 'LoRA forgets more')}. LoRA "
     f"trained {results[lora_arm.label][0].trainable / results[full_arm.label][0].trainable:.2%} of the weights."))
 
@@ -254,9 +260,10 @@ display(text_table(pd.DataFrame([{"instruction": r["instruction"] + (f" [{r['inp
                   f"Four held-out instructions ({produced_by})"))
 as_ci = lambda c: {"mean": c.diff.mean, "ci_low": c.diff.ci_low, "ci_high": c.diff.ci_high}  # noqa: E731
 display(Markdown(f"LoRA minus zero-shot on these {len(prompts)} instructions: ROUGE-L {st.verdict(as_ci(rouge_gain))}; "
-                 f"the share of answers that stop on their own {st.verdict(as_ci(stop_gain))}. A few steps teach the "
-                 f"answers' length and the end of the turn first; a loss that falls while ROUGE-L is not resolved is "
-                 f"the loss measuring every answer token, where ROUGE-L on a few dozen answers is noisy."))
+                 f"the share of answers that stop on their own {st.verdict(as_ci(stop_gain))}." + (
+                     "" if st.resolved(as_ci(rouge_gain)) else
+                     " The answer loss resolves what ROUGE-L does not: it scores every answer token of every held-out "
+                     "pair at every seed, where ROUGE-L scores one run's generated words on a few dozen answers.")))
 
 # %% [markdown]
 # ## What this budget resolves, and what it does not
@@ -304,8 +311,8 @@ checked = claims.check(run, [
 #   run, shows what the loss means.
 # - The bench is the previous chapter's: arms, seeds, paired differences; only the model, the data and the score
 #   change.
-# - Rank, modules and learning rate: the tables above give this page's numbers and say which differences this
-#   budget resolves.
+# - Rank, modules, LoRA or full fine-tuning: the tables above give this page's numbers and say which differences
+#   this budget resolves.
 # - Measure what the model knew before tuning: a chat model's general knowledge is part of what a setting can cost.
 #
 # ## Exercises

