@@ -98,13 +98,19 @@ def test_choice_accuracy_picks_the_likeliest_ending(tokenizer, monkeypatch):
 
 
 def test_choice_scores_are_the_endings_log_likelihood(tokenizer):
+    """Every ending's score, read from the cached start, equals the log-likelihood computed row by row without a
+    cache or padding; facts of starts of different lengths and endings of several tokens included."""
     model = tiny_llama(len(tokenizer))
-    choices = ins.encode_facts(tokenizer, ins.FACTS[:2])
-    scores = ins.choice_scores(model, choices, tokenizer.pad_token_id, batch_size=3)  # batches cut across facts
-    row, start = choices.rows[5], choices.starts[5]
-    logp = torch.log_softmax(model(input_ids=torch.tensor([row])).logits[0], -1)
-    by_hand = sum(float(logp[i - 1, row[i]]) for i in range(start, len(row)))
-    assert scores[5] == pytest.approx(by_hand, abs=1e-4)
+    facts = [f for f in ins.FACTS if f[1] in ("blue", "toothbrush", "H2O", "February")]
+    choices = ins.encode_facts(tokenizer, facts)
+    assert max(len(r) - s for r, s in zip(choices.rows, choices.starts)) > 1  # some endings have several tokens
+    assert len({s for s in choices.starts}) > 1  # starts of different lengths: left padding is exercised
+    by_hand = []
+    for row, start in zip(choices.rows, choices.starts):
+        logp = torch.log_softmax(model(input_ids=torch.tensor([row])).logits[0], -1)
+        by_hand.append(sum(float(logp[i - 1, row[i]]) for i in range(start, len(row))))
+    for batch_size in (1, 3, 8):  # batches cut across facts, or hold them all
+        assert ins.choice_scores(model, choices, tokenizer.pad_token_id, batch_size) == pytest.approx(by_hand, abs=1e-4)
 
 
 def test_linear_dims_reads_a_llama_layer(tokenizer):

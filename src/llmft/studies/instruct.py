@@ -208,25 +208,49 @@ def answer_nll(model, batch: dict) -> tuple[torch.Tensor, int]:
 
 @torch.no_grad()
 def choice_scores(model, choices: Choices, pad_id: int, batch_size: int) -> np.ndarray:
-    """The log-likelihood of each ending given its sentence's start (summed over the ending's tokens)."""
+    """The log-likelihood of each ending given its sentence's start (summed over the ending's tokens).
+
+    A fact's start is read once, for ``batch_size`` facts at a time (padded on the left, so that every start ends in
+    the last column); its four endings then continue from the start's cached keys and values, so each start's tokens
+    are computed once, not four times."""
     model.eval()
-    device = next(model.parameters()).device
-    out = []
-    for s in range(0, len(choices.rows), batch_size):
-        rows = choices.rows[s : s + batch_size]
-        width = max(map(len, rows))
-        ids = torch.full((len(rows), width), pad_id)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        positions = torch.zeros((len(rows), width), dtype=torch.bool)  # the positions that predict an ending's token
-        for j, r in enumerate(rows):
-            ids[j, : len(r)], mask[j, : len(r)] = torch.tensor(r), 1
-            positions[j, choices.starts[s + j] - 1 : len(r) - 1] = True
-        logp = torch.log_softmax(logits_at(model, ids.to(device), mask.to(device), positions.to(device)), -1)
-        targets = torch.cat([torch.tensor(r[choices.starts[s + j]:]) for j, r in enumerate(rows)]).to(device)
-        picked = logp[torch.arange(len(targets), device=device), targets].cpu()
-        counts = [len(r) - choices.starts[s + j] for j, r in enumerate(rows)]
-        out += [float(part.sum()) for part in torch.split(picked, counts)]
-    return np.array(out)
+    lm, device = causal_lm(model), next(model.parameters()).device
+    k = int(np.bincount(choices.item).max())  # endings per fact (rows of a fact are consecutive)
+    n_facts = int(choices.item.max()) + 1
+    out = np.empty(len(choices.rows))
+    for f0 in range(0, n_facts, batch_size):
+        rows = list(range(f0 * k, min(n_facts, f0 + batch_size) * k))
+        starts = [choices.rows[r][: choices.starts[r]] for r in rows[::k]]
+        width = max(map(len, starts))
+        ids = torch.full((len(starts), width), pad_id)
+        mask = torch.zeros((len(starts), width), dtype=torch.long)
+        for j, t in enumerate(starts):
+            ids[j, width - len(t):], mask[j, width - len(t):] = torch.tensor(t), 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        read = lm.model(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
+                        use_cache=True)
+        first = torch.log_softmax(lm.lm_head(read.last_hidden_state[:, -1]).float(), -1).repeat_interleave(k, 0)
+        cache = read.past_key_values
+        cache.batch_repeat_interleave(k)
+        endings = [choices.rows[r][choices.starts[r]:] for r in rows]
+        longest = max(map(len, endings))
+        eids = torch.full((len(rows), longest), pad_id)
+        emask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for j, e in enumerate(endings):
+            eids[j, : len(e)], emask[j, : len(e)] = torch.tensor(e), 1
+        epositions = positions[:, -1:].repeat_interleave(k, 0) + 1 + torch.arange(longest)
+        hidden = lm.model(input_ids=eids.to(device), attention_mask=torch.cat([mask.repeat_interleave(k, 0), emask],
+                                                                                1).to(device),
+                          position_ids=epositions.to(device), past_key_values=cache).last_hidden_state
+        inner = emask.clone()  # an ending's tokens after its first are predicted from the ending's own positions,
+        inner[torch.arange(len(rows)), emask.sum(1) - 1] = 0  # all but its last
+        later = torch.log_softmax(lm.lm_head(hidden[inner.bool().to(device)]).float(), -1)
+        targets = torch.cat([torch.tensor(e[1:], dtype=torch.long) for e in endings]).to(device)
+        picked = later[torch.arange(len(targets), device=device), targets].cpu()
+        rest = torch.split(picked, [len(e) - 1 for e in endings])
+        for j, e in enumerate(endings):
+            out[rows[j]] = float(first[j, e[0]]) + float(rest[j].sum())
+    return out
 
 
 def choice_accuracy(model, choices: Choices, pad_id: int, batch_size: int) -> float:
