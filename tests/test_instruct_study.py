@@ -199,7 +199,8 @@ def test_table_shows_the_answer_loss_and_no_rate_where_nothing_trains():
     results = {a.label: [ins.LMResult(a.label, s, loss + 0.01 * s, 0.7, n, n, 1.0) for s in (0, 1, 2)]
                for a, loss, n in ((ins.ZERO_SHOT, 2.0, 0), (ins.REFERENCE, 1.5, 100))}
     df = ins.table(results, [ins.ZERO_SHOT, ins.REFERENCE], probe=True)
-    assert list(df["learning rate"]) == ["-", "0.003"]
+    assert list(df["scale, learning rate"]) == ["-", "2, 0.003"]
+    assert list(df["parameters trained (adapter)"]) == ["0", "100 (100)"]
     assert df.loc[0, "answer loss [95 % CI]"].startswith("2.010 [")
     assert df.loc[0, f"minus {ins.REFERENCE.label} (paired)"] == "+0.500 [+0.500, +0.500]"
     assert df.loc[1, "facts probe"] == "0.700 [0.700, 0.700]"

@@ -385,19 +385,21 @@ def paired_difference(results: dict[str, list[RunResult]], label: str, reference
 def table(results: dict[str, list[RunResult]], group: list[Arm], reference: str | None = BASELINE.label,
           probe: bool = False, what: str = "accuracy", probe_what: str = "probe_recall",
           probe_name: str = "headline recall"):
-    """One row per arm: adapter size, scale, learning rate (none where nothing trains), ``what`` (accuracy) with its
-    interval, the paired difference to ``reference``, seconds per run (and the probe, ``probe_what``, where
-    measured)."""
+    """One row per arm: parameters trained (the adapter's among them), scale and learning rate (no rate where
+    nothing trains), ``what`` (accuracy) with its interval, the paired difference to ``reference``, seconds a run
+    (and the probe, ``probe_what``, where measured). Few, short columns: the table fits a page's width."""
     import pandas as pd
 
     rows = []
     for arm in group:
         runs = results[arm.label]
         s = summary(results, arm.label, what)
-        row = {"arm": arm.label, "trained parameters": f"{runs[0].trainable:,}",
-               "of which adapter": "all" if arm.full else f"{runs[0].adapter:,}",
-               "scale": f"{arm.scale:.3g}" if math.isfinite(arm.scale) else "-",
-               "learning rate": f"{arm.learning_rate:g}" if runs[0].trainable else "-",
+        trained = runs[0].trainable
+        row = {"arm": arm.label,
+               "parameters trained (adapter)": f"{trained:,}" + (" (all)" if arm.full else f" ({runs[0].adapter:,})"
+                                                                 if trained else ""),
+               "scale, learning rate": (f"{arm.scale:.3g}" if math.isfinite(arm.scale) else "-")
+               + (f", {arm.learning_rate:g}" if trained else ""),
                f"{what.replace('_', ' ')} [95 % CI]": f"{s['mean']:.3f} [{s['ci_low']:.3f}, {s['ci_high']:.3f}]"}
         if reference and arm.label != reference and reference in results:
             d = paired_difference(results, arm.label, reference, what)
@@ -407,7 +409,7 @@ def table(results: dict[str, list[RunResult]], group: list[Arm], reference: str 
         if probe:
             p = summary(results, arm.label, probe_what)
             row[probe_name] = f"{p['mean']:.3f} [{p['ci_low']:.3f}, {p['ci_high']:.3f}]"
-        row["seconds per run"] = f"{np.mean([r.seconds for r in runs]):.1f}"
+        row["seconds a run"] = f"{np.mean([r.seconds for r in runs]):.1f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
