@@ -136,8 +136,8 @@ show_source(ins.InstructStudy.run, st.train_steps)
 dims = st.linear_dims(model)
 per_token = len(model.model.layers) * sum(d_in * d_out for d_in, d_out in dims.values())
 encoder = 6 * (4 * 384 * 384 + 2 * 384 * 1536)  # all-MiniLM-L6-v2: 6 layers, q,k,v,o of 384 × 384, an MLP of 1,536
-print(f"Multiply-adds per token in the layers' linear maps: {per_token:,} here, {encoder:,} in the previous chapter's "
-      f"encoder ({per_token / encoder:.0f} times as many), before the output head.")
+print(f"Multiply-adds per token in the layers' linear maps: {per_token:,} here, {encoder:,} in all-MiniLM-L6-v2, the "
+      f"previous chapter's encoder in smoke ({per_token / encoder:.0f} times as many), before the output head.")
 by_question = ins.arms(dims)
 all_arms = st.unique_arms(by_question)
 display(text_table(pd.DataFrame([
@@ -186,17 +186,22 @@ display(Markdown(
 # %% [markdown]
 # ## Which modules
 #
-# q,v at $r = 8$ against all seven projections at the rank with about as many parameters:
+# q,v at $r = 8$ against all seven projections at the rank whose adapter comes closest in size (ranks are whole
+# numbers, so the match is as close as they allow):
 
 # %%
 modules = by_question["modules"]
 modules_diff = st.paired_difference(results, modules[1].label, modules[0].label, ins.LOSS)
-fig = figures.arm_bars(results, [ins.ZERO_SHOT, *modules], f"Which modules, at about the same adapter size "
+fig = figures.arm_bars(results, [ins.ZERO_SHOT, *modules], f"Which modules, at the closest adapter sizes "
                        f"({produced_by})", what=ins.LOSS, xlabel="held-out answer loss (nats per token)", xlim=None)
 
 # %%
 display(text_table(ins.table(results, modules), f"Modules ({produced_by})"))
-display(Markdown(f"{modules[1].label} minus {modules[0].label}: {ins.loss_verdict(modules_diff)}."))
+sizes = {a.label: results[a.label][0].adapter for a in modules}
+lower = len(model.model.layers) * st.lora_params_per_layer(modules[1].r - 1, ins.ALL_LINEAR, dims)
+display(Markdown(f"{modules[1].label} ({sizes[modules[1].label]:,} adapter parameters) minus {modules[0].label} "
+                 f"({sizes[modules[0].label]:,}): {ins.loss_verdict(modules_diff)}. One rank lower, all seven "
+                 f"projections would hold {lower:,}, further from {sizes[modules[0].label]:,}."))
 
 # %% [markdown]
 # ## LoRA or full fine-tuning: learning and forgetting
